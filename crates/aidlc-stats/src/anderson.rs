@@ -1,0 +1,1 @@
+//! anderson (to be written).

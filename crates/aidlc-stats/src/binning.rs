@@ -1,0 +1,1 @@
+//! binning (to be written).

@@ -1,0 +1,1 @@
+//! bootstrap (to be written).

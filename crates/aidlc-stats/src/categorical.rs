@@ -1,0 +1,1 @@
+//! categorical (to be written).

@@ -1,0 +1,1 @@
+//! cbpe (to be written).

@@ -1,0 +1,1 @@
+//! cvm (to be written).

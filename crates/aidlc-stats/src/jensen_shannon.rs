@@ -1,0 +1,1 @@
+//! jensen_shannon (to be written).

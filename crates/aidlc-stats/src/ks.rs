@@ -1,0 +1,1 @@
+//! ks (to be written).

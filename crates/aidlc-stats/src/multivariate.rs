@@ -1,0 +1,1 @@
+//! multivariate (to be written).

@@ -1,0 +1,1 @@
+//! psi (to be written).

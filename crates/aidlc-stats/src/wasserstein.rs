@@ -1,0 +1,1 @@
+//! wasserstein (to be written).

@@ -1,0 +1,1 @@
+//! Vector checks: distances (to be written).

@@ -1,0 +1,1 @@
+//! Vector checks: metrics (to be written).

@@ -1,0 +1,1 @@
+//! Vector checks: streaming (to be written).

@@ -1,0 +1,1 @@
+//! Vector checks: two_sample (to be written).
