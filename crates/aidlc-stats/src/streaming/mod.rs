@@ -13,7 +13,7 @@ pub mod ddm;
 pub mod eddm;
 pub mod hddm_a;
 pub mod hddm_w;
-// kswin pending
+pub mod kswin;
 pub mod mt19937;
 pub mod page_hinkley;
 
@@ -22,7 +22,7 @@ pub use ddm::{Ddm, DdmConfig};
 pub use eddm::{Eddm, EddmConfig};
 pub use hddm_a::{HddmA, HddmAConfig};
 pub use hddm_w::{HddmW, HddmWConfig};
-
+pub use kswin::{Kswin, KswinConfig, KswinTest};
 pub use mt19937::Mt19937;
 pub use page_hinkley::{PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 

@@ -7,8 +7,10 @@
 use crate::check::{self, Case, Report};
 use aidlc_stats::streaming::{
     Adwin, AdwinConfig, Ddm, DdmConfig, DriftDetector, Eddm, EddmConfig, HddmA, HddmAConfig, HddmW,
-    HddmWConfig, PageHinkley, PageHinkleyConfig, PageHinkleyMode, detect_all,
+    HddmWConfig, Kswin, KswinConfig, Mt19937, PageHinkley, PageHinkleyConfig, PageHinkleyMode,
+    detect_all,
 };
+use serde_json::Value;
 
 fn param_f64(case: &Case, key: &str) -> f64 {
     check::num(
@@ -173,4 +175,82 @@ fn river_hddm_w() {
         }
     }
     report.finish(&family);
+}
+
+#[test]
+fn river_kswin() {
+    let family = check::load("river_kswin");
+    let mut report = Report::default();
+    for case in &family.cases {
+        let seed = case.params["seed"].as_u64();
+        let window = case.params["window"]
+            .as_array()
+            .map(|_| check::nums(&case.params["window"]));
+        let config = KswinConfig {
+            alpha: param_f64(case, "alpha"),
+            window_size: param_u32(case, "window_size") as usize,
+            stat_size: param_u32(case, "stat_size") as usize,
+            seed,
+            window,
+        };
+
+        // The generator on its own: the first draw after seeding.
+        let mut rng = Mt19937::from_seed(seed.unwrap_or(0));
+        let first_draw = rng.sample(config.window_size - config.stat_size, config.stat_size);
+        let rng_case = sub_case(case, "rng_check", &case.expected["rng_check"]);
+        report.exact(&rng_case, "first_sample_call", first_draw);
+
+        let mut kswin = match Kswin::new(config) {
+            Ok(kswin) => kswin,
+            Err(e) => {
+                report.fail(case, e);
+                continue;
+            }
+        };
+        let expected_trace = case.exp("test_trace").as_array().expect("test_trace array");
+        let mut drifts = Vec::new();
+        let mut performed = 0usize;
+        for (index, x) in stream(case).into_iter().enumerate() {
+            kswin.update(x);
+            if kswin.drift_detected() {
+                drifts.push(index);
+            }
+            let Some(test) = kswin.last_test() else {
+                continue;
+            };
+            performed += 1;
+            let Some(expected) = expected_trace.get(performed - 1) else {
+                continue;
+            };
+            let entry = sub_case(case, &format!("test_trace[{}]", performed - 1), expected);
+            report.exact(&entry, "index", index);
+            report.exact(&entry, "sample_indices", &test.sample_indices);
+            report.float_as(&entry, "statistic", "test_trace.statistic", test.statistic);
+            report.float_as(&entry, "pvalue", "test_trace.pvalue", test.pvalue);
+            report.exact(&entry, "drift", kswin.drift_detected());
+        }
+        if performed != expected_trace.len() {
+            report.fail(
+                case,
+                format!(
+                    "{performed} KS tests performed, expected {}",
+                    expected_trace.len()
+                ),
+            );
+        }
+        report.exact(case, "drift_indices", to_i64(&drifts));
+    }
+    report.finish(&family);
+}
+
+/// A view of a nested expected object as a case of its own, so that its fields can be compared
+/// with the parent case's tolerances (e.g. `test_trace.statistic`).
+fn sub_case(parent: &Case, label: &str, expected: &Value) -> Case {
+    Case {
+        name: format!("{} {label}", parent.name),
+        inputs: Value::Null,
+        params: Value::Null,
+        expected: expected.clone(),
+        tolerance: parent.tolerance.clone(),
+    }
 }
