@@ -1,0 +1,382 @@
+//! Unit tests of the `aidlc.toml` reader and its content rules.
+
+use super::*;
+
+const COMPLETE: &str = r#"
+[problem]
+name = "rain"
+task = "binary_classification"
+time = "day"
+
+[problem.outcome]
+metric = "rain days correctly warned"
+direction = "maximize"
+target = 0.8
+
+[problem.label]
+column = "rain"
+positive = "it rains that day"
+positive_value = 1
+delay = "1d"
+
+[constraints]
+p99_latency_ms = 50
+max_model_size_mb = 10.5
+cost_per_1k_predictions = 0
+interpretability = "feature_importance"
+
+[baseline]
+kind = "rule"
+rule = "visibility < -0.5 and `dew point` > 0"
+metric = "roc_auc"
+
+[business]
+tp = 5
+fp = -1
+fn = -10
+tn = 0
+
+[data]
+source = "data/rain.csv"
+exclude = ["note"]
+
+[data.columns]
+day = "integer"
+
+[store]
+url = "postgres://localhost/aidlc"
+artifacts = "artifacts"
+"#;
+
+fn columns(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn keys(report: &CheckReport) -> Vec<&str> {
+    report.diagnostics.iter().map(|d| d.key.as_str()).collect()
+}
+
+#[test]
+fn reads_every_section_into_typed_values() {
+    let spec = ProblemSpec::parse(COMPLETE, "aidlc.toml").unwrap();
+    assert_eq!(spec.problem.task, Some(Task::BinaryClassification));
+    assert_eq!(spec.problem.time.as_deref(), Some("day"));
+    assert_eq!(spec.problem.outcome.direction, Some(Direction::Maximize));
+    assert_eq!(spec.problem.outcome.target, Some(0.8));
+    assert_eq!(
+        spec.problem.label.positive_value,
+        Some(LabelValue::Integer(1))
+    );
+    assert_eq!(
+        spec.problem.label.delay,
+        Some(LabelDelay { seconds: 86_400 })
+    );
+    assert_eq!(spec.constraints.p99_latency_ms, Some(50.0));
+    assert_eq!(spec.constraints.max_model_size_mb, Some(10.5));
+    assert_eq!(
+        spec.constraints.interpretability,
+        Some(Interpretability::FeatureImportance)
+    );
+    assert_eq!(spec.baseline.kind, Some(BaselineKind::Rule));
+    assert_eq!(
+        spec.baseline.rule.as_ref().map(|r| r.columns()),
+        Some(vec!["visibility".to_string(), "dew point".to_string()])
+    );
+    assert_eq!(spec.baseline.metric, Some(Metric::RocAuc));
+    assert_eq!(spec.business.false_negative, Some(-10.0));
+    assert_eq!(spec.data.columns.get("day"), Some(&ColumnType::Integer));
+    assert_eq!(spec.data.exclude, vec!["note".to_string()]);
+    assert_eq!(spec.store.artifacts.as_deref(), Some("artifacts"));
+
+    let data = columns(&["day", "visibility", "dew point", "note", "rain"]);
+    let report = check(COMPLETE, "aidlc.toml", Some(&data));
+    assert!(report.is_ok(), "{report}");
+    assert!(report.diagnostics.is_empty(), "{report}");
+}
+
+#[test]
+fn the_spec_serializes_for_json_output() {
+    let spec = ProblemSpec::parse(COMPLETE, "aidlc.toml").unwrap();
+    let json = serde_json::to_value(&spec).unwrap();
+    assert_eq!(json["problem"]["task"], "binary_classification");
+    assert_eq!(json["business"]["fn"], -10.0);
+    assert_eq!(
+        json["baseline"]["rule"],
+        "visibility < -0.5 and `dew point` > 0"
+    );
+    let back: ProblemSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(back, spec);
+    let report = check("[problem]\n", "aidlc.toml", None);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["diagnostics"][0]["severity"], "error");
+}
+
+#[test]
+fn check_lists_every_problem_not_just_the_first() {
+    let text = r#"
+[problem]
+name = "x"
+task = "regresion"
+
+[problem.outcome]
+metric = "revenue"
+direction = "maximize"
+
+[problem.label]
+column = "y"
+delay = "soon"
+
+[constraints]
+p99_latency_ms = -5
+interpretability = "opaque"
+"#;
+    let report = check(text, "aidlc.toml", None);
+    assert!(!report.is_ok());
+    let found = keys(&report);
+    for key in [
+        "problem.task",
+        "problem.outcome.target",
+        "problem.label.delay",
+        "constraints.p99_latency_ms",
+        "constraints.interpretability",
+        "baseline",
+    ] {
+        assert!(found.contains(&key), "{key} missing from\n{report}");
+    }
+    let task = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "problem.task")
+        .unwrap();
+    assert_eq!(task.line, Some(4));
+    assert!(
+        task.message.contains("`binary_classification`"),
+        "{}",
+        task.message
+    );
+    assert!(task.message.contains("`regression`"), "{}", task.message);
+    let target = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "problem.outcome.target")
+        .unwrap();
+    assert!(target.message.contains("target"), "{}", target.message);
+    // An absent key points at its section's header.
+    assert_eq!(target.line, Some(6));
+    let baseline = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "baseline")
+        .unwrap();
+    assert_eq!(baseline.line, None);
+}
+
+#[test]
+fn metric_and_baseline_kind_must_fit_the_task() {
+    let text = COMPLETE
+        .replace("kind = \"rule\"", "kind = \"mean\"")
+        .replace("metric = \"roc_auc\"", "metric = \"rmse\"")
+        .replace("rule = ", "# rule = ");
+    let report = check(&text, "aidlc.toml", None);
+    let metric = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "baseline.metric")
+        .expect("metric finding");
+    assert_eq!(metric.code, DiagnosticCode::Inconsistent);
+    assert!(metric.message.contains("roc_auc"), "{}", metric.message);
+    assert!(keys(&report).contains(&"baseline.kind"), "{report}");
+    // A mismatch of content does not stop parsing.
+    assert!(ProblemSpec::parse(&text, "aidlc.toml").is_ok());
+}
+
+#[test]
+fn business_values_follow_the_task() {
+    let text = COMPLETE.replace("fn = -10\n", "");
+    let report = check(&text, "aidlc.toml", None);
+    assert_eq!(keys(&report), vec!["business.fn"], "{report}");
+
+    let text = COMPLETE
+        .replace("binary_classification", "regression")
+        .replace("positive = \"it rains that day\"\npositive_value = 1\n", "")
+        .replace("metric = \"roc_auc\"", "metric = \"mae\"");
+    let report = check(&text, "aidlc.toml", None);
+    let found = keys(&report);
+    for key in [
+        "business.tp",
+        "business.fp",
+        "business.fn",
+        "business.tn",
+        "business.cost_per_unit_error",
+    ] {
+        assert!(found.contains(&key), "{key} missing from\n{report}");
+    }
+}
+
+#[test]
+fn data_columns_are_checked_by_name() {
+    let data = columns(&["day", "visibility", "rain"]);
+    let report = check(COMPLETE, "aidlc.toml", Some(&data));
+    let messages: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == DiagnosticCode::UnknownColumn)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(messages.len(), 2, "{report}");
+    assert!(messages[0].contains("`dew point`"), "{}", messages[0]);
+    assert!(messages[1].contains("`note`"), "{}", messages[1]);
+}
+
+#[test]
+fn a_rule_must_not_read_the_label() {
+    let text = COMPLETE.replace("visibility < -0.5", "rain == 1");
+    let report = check(&text, "aidlc.toml", None);
+    assert_eq!(keys(&report), vec!["baseline.rule"], "{report}");
+}
+
+#[test]
+fn a_bad_rule_points_into_the_expression() {
+    let text = "[baseline]\nrule = \"a < < b\"\n";
+    let err = ProblemSpec::parse(text, "aidlc.toml").unwrap_err();
+    assert_eq!(err.key, "baseline.rule");
+    // The value starts at column 8; the second `<` is the 5th character inside the quotes.
+    assert_eq!((err.line, err.column), (2, 13));
+    assert!(err.message.contains("column 5"), "{}", err.message);
+}
+
+#[test]
+fn placeholders_parse_but_do_not_pass_check() {
+    let text = "[problem]\nname = \"\"\n\n[constraints]\np99_latency_ms = \"\"\n";
+    let spec = ProblemSpec::parse(text, "aidlc.toml").unwrap();
+    assert_eq!(spec.problem.name, None);
+    assert_eq!(spec.constraints.p99_latency_ms, None);
+    let report = check(text, "aidlc.toml", None);
+    let latency = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "constraints.p99_latency_ms")
+        .unwrap();
+    assert_eq!(latency.code, DiagnosticCode::Placeholder);
+    assert_eq!(latency.line, Some(5));
+    assert!(latency.message.contains("a number"), "{}", latency.message);
+    // Reported once, as a placeholder, not again as missing.
+    assert_eq!(
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.key == "problem.name")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_key_without_a_value_is_named() {
+    let text = "[constraints]\np99_latency_ms =\nmax_model_size_mb = 5\n";
+    let err = ProblemSpec::parse(text, "aidlc.toml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "aidlc.toml:2:17: `constraints.p99_latency_ms` has no value after `=`"
+    );
+    let report = check(text, "aidlc.toml", None);
+    assert_eq!(
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.key == "constraints.p99_latency_ms")
+            .count(),
+        1,
+        "{report}"
+    );
+    // The rest of the file is still checked.
+    assert!(keys(&report).contains(&"baseline"), "{report}");
+}
+
+#[test]
+fn duplicate_keys_and_sections_are_named() {
+    let err = ProblemSpec::parse("[problem]\nname = \"a\"\nname = \"b\"\n", "f.toml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "f.toml:3:1: `problem.name` is defined twice"
+    );
+    let err = ProblemSpec::parse("[store]\n[store]\n", "f.toml").unwrap_err();
+    assert_eq!(err.to_string(), "f.toml:2:2: `store` is defined twice");
+}
+
+#[test]
+fn unknown_sections_and_nested_keys_are_reported() {
+    let text = "[problem]\nname = \"x\"\n[problem.outcome]\nunit = \"eur\"\n[split]\nby = \"time\"\nversion = 2\n";
+    let report = check(text, "aidlc.toml", None);
+    let unknown: Vec<(&str, &str)> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == DiagnosticCode::UnknownKey)
+        .map(|d| (d.key.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(unknown.len(), 2, "{report}");
+    assert_eq!(unknown[0].0, "problem.outcome.unit");
+    assert!(
+        unknown[0]
+            .1
+            .starts_with("unknown key `unit` in [problem.outcome]")
+    );
+    assert_eq!(unknown[1].0, "split");
+    assert!(unknown[1].1.starts_with("unknown section [split]"));
+    // `version = 2` is written after `[split]`, so TOML puts it inside that section, which is
+    // unknown as a whole; it is not reported separately.
+}
+
+#[test]
+fn inline_and_dotted_tables_are_the_same_contract() {
+    let text = "problem.name = \"x\"\nproblem.outcome = { metric = \"m\", direction = \"minimize\", target = 3 }\n";
+    let spec = ProblemSpec::parse(text, "aidlc.toml").unwrap();
+    assert_eq!(spec.problem.name.as_deref(), Some("x"));
+    assert_eq!(spec.problem.outcome.target, Some(3.0));
+    let text = "problem.outcome = { metric = \"m\", target = \"high\" }\n";
+    let err = ProblemSpec::parse(text, "aidlc.toml").unwrap_err();
+    assert_eq!(err.key, "problem.outcome.target");
+    assert_eq!((err.line, err.column), (1, 44));
+}
+
+#[test]
+fn numbers_must_be_finite() {
+    let err = ProblemSpec::parse("[problem.outcome]\ntarget = inf\n", "a.toml").unwrap_err();
+    assert_eq!(err.code, DiagnosticCode::InvalidValue);
+    assert!(err.message.contains("finite"), "{}", err.message);
+}
+
+#[test]
+fn store_url_schemes_are_limited() {
+    let report = check("[store]\nurl = \"mysql://x\"\n", "aidlc.toml", None);
+    assert!(keys(&report).contains(&"store.url"), "{report}");
+    let report = check("[store]\nurl = \"aidlc.db\"\n", "aidlc.toml", None);
+    assert!(!keys(&report).contains(&"store.url"), "{report}");
+}
+
+#[test]
+fn the_report_prints_like_a_compiler() {
+    let report = check("[problem]\nname = 3\n", "aidlc.toml", None);
+    let text = report.to_string();
+    assert!(
+        text.contains(
+            "aidlc.toml:2:8: error: wrong type for `problem.name`: expected a string, found integer 3\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("aidlc.toml: error: missing [baseline] section"),
+        "{text}"
+    );
+}
+
+#[test]
+fn keyword_enums_round_trip_through_text() {
+    for task in Task::ALL {
+        assert_eq!(task.as_str().parse::<Task>(), Ok(*task));
+    }
+    assert!("nope".parse::<Metric>().unwrap_err().contains("`roc_auc`"));
+    assert!(Metric::for_task(Task::Regression).contains(&Metric::Rmse));
+    assert!(!Metric::RocAuc.fits(Task::MulticlassClassification));
+    assert!(Metric::RocAuc.higher_is_better() && !Metric::LogLoss.higher_is_better());
+}
