@@ -6,5 +6,6 @@
 pub mod audit;
 pub mod expr;
 pub mod ids;
+pub mod records;
 pub mod spec;
 pub mod templates;
