@@ -1,0 +1,61 @@
+//! The application: settings resolved once, the store opened when a command needs it, and the
+//! dispatch from verbs to command functions.
+
+use crate::cli::{Cli, Command};
+use crate::commands;
+use crate::config::{FileStoreSettings, Settings};
+use aidlc_store::{AuditContext, Store};
+use anyhow::Context;
+use std::process::ExitCode;
+
+pub struct App {
+    pub settings: Settings,
+}
+
+impl App {
+    pub fn build(cli: &Cli) -> Self {
+        let project_dir = cli.global.project.clone().unwrap_or_else(|| ".".into());
+        let file = read_store_settings(&project_dir.join(crate::config::SPEC_FILE));
+        Self { settings: Settings::resolve(&cli.global, file) }
+    }
+
+    /// Opens (and migrates) the metadata store.
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        Store::open(&self.settings.store)
+            .await
+            .with_context(|| format!("cannot open the metadata store at {}", self.settings.store))
+    }
+
+    /// Who, when and why, for the audit entries of a change made now.
+    pub fn audit_context(&self, reason: Option<String>) -> AuditContext {
+        AuditContext { actor: self.settings.actor.clone(), at_ms: now_ms(), reason }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// `[store]` from aidlc.toml, read leniently: a broken file is reported by the command that
+/// needs the spec (`check`, training…), not by every command that merely opens the store.
+fn read_store_settings(path: &std::path::Path) -> FileStoreSettings {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return FileStoreSettings::default();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return FileStoreSettings::default();
+    };
+    let store = doc.get("store").and_then(|s| s.as_table());
+    let get = |k: &str| store.and_then(|s| s.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+    FileStoreSettings { url: get("url"), artifacts: get("artifacts") }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let app = App::build(&cli);
+    match cli.command {
+        Command::Init(args) => commands::init::run(&app, args),
+        Command::Check(args) => commands::check::run(&app, args).await,
+        Command::Config => commands::config::run(&app),
+        Command::Audit(cmd) => commands::audit::run(&app, cmd).await,
+    }
+}

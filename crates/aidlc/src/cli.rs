@@ -1,0 +1,82 @@
+//! The command line: global options and the verbs, grouped by stage of the loop.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aidlc",
+    version,
+    about = "The AI development life cycle as one tool: framing, data, training, evaluation, deployment, monitoring and retraining.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes. Precedence: defaults < `aidlc.toml` `[store]` < `AIDLC_*` env < flags.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Project folder (holds aidlc.toml and, by default, .aidlc/).
+    #[arg(long, global = true, env = "AIDLC_PROJECT", value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Metadata store: a SQLite file path or a postgres:// URL [default: <project>/.aidlc/aidlc.db].
+    #[arg(long, global = true, env = "AIDLC_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// Artifact folder [default: <project>/.aidlc/artifacts].
+    #[arg(long, global = true, env = "AIDLC_ARTIFACTS", value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Framing: write aidlc.toml (a commented template, or a bundled example project with its data).
+    Init(InitArgs),
+    /// Framing: check aidlc.toml and list every problem with its key and line (exit 1 if any).
+    Check(CheckArgs),
+    /// Show the resolved settings (project, store, artifacts, actor) and where each came from.
+    Config,
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write a filled-in example project with its data instead of the template.
+    #[arg(long, value_name = "NAME")]
+    pub example: Option<String>,
+    /// List the bundled examples.
+    #[arg(long, conflicts_with = "example")]
+    pub list_examples: bool,
+    /// Overwrite an existing aidlc.toml or data file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit entries, oldest first.
+    List(AuditListArgs),
+    /// Verify the hash chain and name the first entry that was edited, deleted or reordered.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// Only entries about this object: KIND or KIND:ID (e.g. run:5f1c…, dataset_version).
+    #[arg(long, value_name = "KIND[:ID]")]
+    pub object: Option<String>,
+    /// Only the newest N entries.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<i64>,
+}

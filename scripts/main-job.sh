@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on the embedded default store: frame the rainfall project and check it, then
+# measure drift between the car-loan reference period and its analysis period.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cargo build --release -p aidlc --manifest-path "$root/Cargo.toml"
+aidlc="$root/target/release/aidlc"
+work="$(mktemp -d)"
+echo "== working in $work"
+cd "$work"
+"$aidlc" init --example rainfall
+"$aidlc" check
+"$aidlc" audit verify
+"$aidlc" --project car-loan init --example car-loan
+"$aidlc" --project car-loan check
+"$aidlc" drift --reference car-loan/data/reference.csv.gz --current car-loan/data/analysis.csv.gz \
+  --columns car_value,salary_range,debt_to_income_ratio,loan_length,repaid_loan_on_prev_car,size_of_downpayment,driver_tenure
