@@ -103,7 +103,12 @@ pub fn chain(head: (i64, String), entries: Vec<NewAuditEntry>) -> Vec<AuditEntry
         .map(|entry| {
             seq += 1;
             let hash = entry_hash(seq, &entry, &prev);
-            let e = AuditEntry { seq, entry, prev_hash: prev.clone(), hash: hash.clone() };
+            let e = AuditEntry {
+                seq,
+                entry,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+            };
             prev = hash;
             e
         })
@@ -129,7 +134,10 @@ impl std::fmt::Display for AuditBreak {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AuditBreak::Edited { seq } => {
-                write!(f, "audit entry {seq} was edited: its content does not match its hash")
+                write!(
+                    f,
+                    "audit entry {seq} was edited: its content does not match its hash"
+                )
             }
             AuditBreak::BrokenLink { seq } => write!(
                 f,
@@ -169,7 +177,12 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self { last_seq: 0, last_hash: GENESIS_HASH.to_string(), count: 0, first_break: None }
+        Self {
+            last_seq: 0,
+            last_hash: GENESIS_HASH.to_string(),
+            count: 0,
+            first_break: None,
+        }
     }
 }
 
@@ -178,7 +191,10 @@ impl Verifier {
         self.count += 1;
         if self.first_break.is_none() {
             if e.seq != self.last_seq + 1 {
-                self.first_break = Some(AuditBreak::Gap { after: self.last_seq, next: e.seq });
+                self.first_break = Some(AuditBreak::Gap {
+                    after: self.last_seq,
+                    next: e.seq,
+                });
             } else if entry_hash(e.seq, &e.entry, &e.prev_hash) != e.hash {
                 self.first_break = Some(AuditBreak::Edited { seq: e.seq });
             } else if e.prev_hash != self.last_hash {
@@ -192,10 +208,16 @@ impl Verifier {
     /// `head` is the stored `(last_seq, last_hash)`.
     pub fn finish(mut self, head: (i64, &str)) -> AuditVerification {
         if self.first_break.is_none() && (head.0 != self.last_seq || head.1 != self.last_hash) {
-            self.first_break =
-                Some(AuditBreak::HeadMismatch { head_seq: head.0, last_seq: self.last_seq });
+            self.first_break = Some(AuditBreak::HeadMismatch {
+                head_seq: head.0,
+                last_seq: self.last_seq,
+            });
         }
-        AuditVerification { entries: self.count, ok: self.first_break.is_none(), first_break: self.first_break }
+        AuditVerification {
+            entries: self.count,
+            ok: self.first_break.is_none(),
+            first_break: self.first_break,
+        }
     }
 }
 
@@ -204,10 +226,20 @@ mod tests {
     use super::*;
 
     fn sample(n: usize) -> Vec<AuditEntry> {
-        let ctx = AuditContext { actor: "ana".into(), at_ms: 1_700_000_000_000, reason: None };
+        let ctx = AuditContext {
+            actor: "ana".into(),
+            at_ms: 1_700_000_000_000,
+            reason: None,
+        };
         let news = (0..n)
             .map(|i| {
-                NewAuditEntry::new(&ctx, "run.create", "run", &format!("r{i}"), serde_json::json!({"i": i}))
+                NewAuditEntry::new(
+                    &ctx,
+                    "run.create",
+                    "run",
+                    &format!("r{i}"),
+                    serde_json::json!({"i": i}),
+                )
             })
             .collect();
         chain((0, GENESIS_HASH.to_string()), news)
@@ -234,23 +266,35 @@ mod tests {
 
         let mut edited = es.clone();
         edited[2].entry.actor = "mallory".into();
-        assert_eq!(verify(&edited, head).first_break, Some(AuditBreak::Edited { seq: 3 }));
+        assert_eq!(
+            verify(&edited, head).first_break,
+            Some(AuditBreak::Edited { seq: 3 })
+        );
 
         let mut deleted = es.clone();
         deleted.remove(1);
-        assert_eq!(verify(&deleted, head).first_break, Some(AuditBreak::Gap { after: 1, next: 3 }));
+        assert_eq!(
+            verify(&deleted, head).first_break,
+            Some(AuditBreak::Gap { after: 1, next: 3 })
+        );
 
         // Swapping the content of two rows while keeping their sequence numbers.
         let mut reordered = es.clone();
         let (a, b) = (reordered[1].clone(), reordered[2].clone());
         reordered[1] = AuditEntry { seq: 2, ..b };
         reordered[2] = AuditEntry { seq: 3, ..a };
-        assert_eq!(verify(&reordered, head).first_break, Some(AuditBreak::Edited { seq: 2 }));
+        assert_eq!(
+            verify(&reordered, head).first_break,
+            Some(AuditBreak::Edited { seq: 2 })
+        );
 
         let truncated = &es[..4];
         assert_eq!(
             verify(truncated, head).first_break,
-            Some(AuditBreak::HeadMismatch { head_seq: 5, last_seq: 4 })
+            Some(AuditBreak::HeadMismatch {
+                head_seq: 5,
+                last_seq: 4
+            })
         );
     }
 }

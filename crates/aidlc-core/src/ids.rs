@@ -75,8 +75,11 @@ impl ContentHash {
     /// Parses `blake3:<hex>`; the hex part must be 64 lowercase hex digits.
     pub fn parse(s: &str) -> Option<Self> {
         let hex = s.strip_prefix("blake3:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| Self(s.to_string()))
+        (hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| Self(s.to_string()))
     }
 
     /// The hex digits without the algorithm prefix.

@@ -83,7 +83,10 @@ impl RunStatus {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed)
+        matches!(
+            self,
+            RunStatus::Finished | RunStatus::Failed | RunStatus::Killed
+        )
     }
 }
 

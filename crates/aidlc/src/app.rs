@@ -16,7 +16,9 @@ impl App {
     pub fn build(cli: &Cli) -> Self {
         let project_dir = cli.global.project.clone().unwrap_or_else(|| ".".into());
         let file = read_store_settings(&project_dir.join(crate::config::SPEC_FILE));
-        Self { settings: Settings::resolve(&cli.global, file) }
+        Self {
+            settings: Settings::resolve(&cli.global, file),
+        }
     }
 
     /// Opens (and migrates) the metadata store.
@@ -28,7 +30,11 @@ impl App {
 
     /// Who, when and why, for the audit entries of a change made now.
     pub fn audit_context(&self, reason: Option<String>) -> AuditContext {
-        AuditContext { actor: self.settings.actor.clone(), at_ms: now_ms(), reason }
+        AuditContext {
+            actor: self.settings.actor.clone(),
+            at_ms: now_ms(),
+            reason,
+        }
     }
 }
 
@@ -46,8 +52,16 @@ fn read_store_settings(path: &std::path::Path) -> FileStoreSettings {
         return FileStoreSettings::default();
     };
     let store = doc.get("store").and_then(|s| s.as_table());
-    let get = |k: &str| store.and_then(|s| s.get(k)).and_then(|v| v.as_str()).map(str::to_string);
-    FileStoreSettings { url: get("url"), artifacts: get("artifacts") }
+    let get = |k: &str| {
+        store
+            .and_then(|s| s.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    FileStoreSettings {
+        url: get("url"),
+        artifacts: get("artifacts"),
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

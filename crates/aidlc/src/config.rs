@@ -46,14 +46,29 @@ impl Settings {
         let (store, store_source) = match (&g.store, &file.url) {
             (Some(s), _) => (s.clone(), FROM_ARGS),
             (None, Some(u)) => (in_project(u), FROM_FILE),
-            (None, None) => (project_dir.join(".aidlc").join("aidlc.db").display().to_string(), FROM_DEFAULT),
+            (None, None) => (
+                project_dir
+                    .join(".aidlc")
+                    .join("aidlc.db")
+                    .display()
+                    .to_string(),
+                FROM_DEFAULT,
+            ),
         };
         let (artifacts, artifacts_source) = match (&g.artifacts, &file.artifacts) {
             (Some(a), _) => (a.clone(), FROM_ARGS),
             (None, Some(a)) => (PathBuf::from(in_project(a)), FROM_FILE),
             (None, None) => (project_dir.join(".aidlc").join("artifacts"), FROM_DEFAULT),
         };
-        Self { project_dir, store, artifacts, store_source, artifacts_source, json: g.json, actor: os_user() }
+        Self {
+            project_dir,
+            store,
+            artifacts,
+            store_source,
+            artifacts_source,
+            json: g.json,
+            actor: os_user(),
+        }
     }
 
     pub fn spec_path(&self) -> PathBuf {
@@ -64,7 +79,10 @@ impl Settings {
 /// The OS user name, for the audit log: from the environment, else the passwd entry of the
 /// process's uid (services and containers often run without `USER`), else `uid:N`.
 fn os_user() -> String {
-    if let Some(u) = ["USER", "USERNAME", "LOGNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())) {
+    if let Some(u) = ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    {
         return u;
     }
     passwd_user().unwrap_or_else(|| "unknown".to_string())

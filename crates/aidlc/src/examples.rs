@@ -4,7 +4,9 @@
 /// The bytes of a bundled data set, by its file name under `datasets/`.
 pub fn dataset_bytes(file_name: &str) -> Option<&'static [u8]> {
     Some(match file_name {
-        "noaa_rainfall_bellevue_ne.csv" => include_bytes!("../../../datasets/noaa_rainfall_bellevue_ne.csv"),
+        "noaa_rainfall_bellevue_ne.csv" => {
+            include_bytes!("../../../datasets/noaa_rainfall_bellevue_ne.csv")
+        }
         "synthetic_car_loan_reference.csv.gz" => {
             include_bytes!("../../../datasets/synthetic_car_loan_reference.csv.gz")
         }
@@ -24,7 +26,11 @@ mod tests {
     fn every_example_file_is_embedded() {
         for ex in aidlc_core::templates::examples() {
             for f in ex.files {
-                assert!(super::dataset_bytes(f.dataset_file_name).is_some(), "{} is not embedded", f.dataset_file_name);
+                assert!(
+                    super::dataset_bytes(f.dataset_file_name).is_some(),
+                    "{} is not embedded",
+                    f.dataset_file_name
+                );
             }
         }
     }

@@ -14,7 +14,10 @@ pub fn check_project(spec_path: &Path) -> anyhow::Result<CheckReport> {
     let text = match std::fs::read_to_string(spec_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("{} not found: run `aidlc init` (or `aidlc init --example rainfall`) first", spec_path.display())
+            bail!(
+                "{} not found: run `aidlc init` (or `aidlc init --example rainfall`) first",
+                spec_path.display()
+            )
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", spec_path.display())),
     };
@@ -25,7 +28,12 @@ pub fn check_project(spec_path: &Path) -> anyhow::Result<CheckReport> {
         .map(|source| {
             let dir = spec_path.parent().unwrap_or(Path::new("."));
             let path = dir.join(&source);
-            header_columns(&path).with_context(|| format!("[data] source: cannot read the header of {}", path.display()))
+            header_columns(&path).with_context(|| {
+                format!(
+                    "[data] source: cannot read the header of {}",
+                    path.display()
+                )
+            })
         })
         .transpose()?;
     Ok(check(&text, &file_name, columns.as_deref()))
@@ -53,7 +61,10 @@ pub async fn require_framing(
             report.errors().count()
         );
     };
-    let problems: Vec<_> = report.errors().map(|d| serde_json::json!({"key": d.key, "line": d.line, "message": d.message})).collect();
+    let problems: Vec<_> = report
+        .errors()
+        .map(|d| serde_json::json!({"key": d.key, "line": d.line, "message": d.message}))
+        .collect();
     store
         .append_audit(vec![NewAuditEntry::new(
             ctx,
@@ -115,21 +126,34 @@ mod tests {
 
     #[test]
     fn csv_header_split() {
-        assert_eq!(split_csv_line("a,\"b,c\",\"d\"\"e\","), vec!["a", "b,c", "d\"e", ""]);
+        assert_eq!(
+            split_csv_line("a,\"b,c\",\"d\"\"e\","),
+            vec!["a", "b,c", "d\"e", ""]
+        );
     }
 
     #[tokio::test]
-    async fn gate_refuses_a_failing_contract_unless_overridden_and_audits_the_override() -> anyhow::Result<()> {
+    async fn gate_refuses_a_failing_contract_unless_overridden_and_audits_the_override()
+    -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let spec = dir.path().join("aidlc.toml");
         std::fs::write(&spec, aidlc_core::templates::init_template())?;
         let store = Store::open(&dir.path().join("db.sqlite").display().to_string()).await?;
-        let ctx = AuditContext { actor: "ana".into(), at_ms: 1, reason: None };
-        let err = require_framing(&spec, &store, &ctx, "train").await.unwrap_err();
+        let ctx = AuditContext {
+            actor: "ana".into(),
+            at_ms: 1,
+            reason: None,
+        };
+        let err = require_framing(&spec, &store, &ctx, "train")
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("train refused"), "{err}");
         assert!(store.list_audit(&AuditFilter::default()).await?.is_empty());
 
-        let ctx = AuditContext { reason: Some("exploratory run".into()), ..ctx };
+        let ctx = AuditContext {
+            reason: Some("exploratory run".into()),
+            ..ctx
+        };
         require_framing(&spec, &store, &ctx, "train").await?;
         let audit = store.list_audit(&AuditFilter::default()).await?;
         assert_eq!(audit.len(), 1);

@@ -10,7 +10,10 @@ pub struct Table {
 
 impl Table {
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(headers: I) -> Self {
-        Self { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, cells: I) {

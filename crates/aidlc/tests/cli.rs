@@ -17,7 +17,11 @@ fn aidlc(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -27,7 +31,10 @@ fn rainfall_example_checks_and_a_missing_baseline_is_named() -> Result<()> {
     assert!(o.status.success(), "{}", text(&o));
     assert!(dir.path().join("data/rainfall.csv").exists());
     let header = std::fs::read_to_string(dir.path().join("data/rainfall.csv"))?;
-    assert!(header.starts_with("day,temperature"), "the unnamed index column is named `day`");
+    assert!(
+        header.starts_with("day,temperature"),
+        "the unnamed index column is named `day`"
+    );
 
     let o = aidlc(dir.path(), &["check"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -37,7 +44,10 @@ fn rainfall_example_checks_and_a_missing_baseline_is_named() -> Result<()> {
     let spec = std::fs::read_to_string(dir.path().join("aidlc.toml"))?;
     let start = spec.find("[baseline]").expect("baseline table");
     let end = start + spec[start..].find("\n[").expect("next table");
-    std::fs::write(dir.path().join("aidlc.toml"), format!("{}{}", &spec[..start], &spec[end + 1..]))?;
+    std::fs::write(
+        dir.path().join("aidlc.toml"),
+        format!("{}{}", &spec[..start], &spec[end + 1..]),
+    )?;
     let o = aidlc(dir.path(), &["check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("baseline"), "{}", text(&o));
@@ -46,19 +56,33 @@ fn rainfall_example_checks_and_a_missing_baseline_is_named() -> Result<()> {
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
     assert_eq!(v["ok"], false);
-    assert!(v["diagnostics"].as_array().unwrap().iter().any(|d| d["key"] == "baseline"), "{v}");
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == "baseline"),
+        "{v}"
+    );
     Ok(())
 }
 
 #[test]
 fn car_loan_example_checks() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    assert!(aidlc(dir.path(), &["init", "--example", "car-loan"]).status.success());
+    assert!(
+        aidlc(dir.path(), &["init", "--example", "car-loan"])
+            .status
+            .success()
+    );
     let o = aidlc(dir.path(), &["check"]);
     assert!(o.status.success(), "{}", text(&o));
     // A column the data does not have is named once the data is known.
     let spec = std::fs::read_to_string(dir.path().join("aidlc.toml"))?;
-    std::fs::write(dir.path().join("aidlc.toml"), spec.replace("column = \"repaid\"", "column = \"repayed\""))?;
+    std::fs::write(
+        dir.path().join("aidlc.toml"),
+        spec.replace("column = \"repaid\"", "column = \"repayed\""),
+    )?;
     let o = aidlc(dir.path(), &["check"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("repayed"), "{}", text(&o));
@@ -76,16 +100,32 @@ fn init_template_fails_check_until_filled_and_never_overwrites() -> Result<()> {
     assert!(text(&o).contains("already exists"), "{}", text(&o));
     let o = aidlc(dir.path(), &["init", "--example", "nope"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("rainfall"), "lists the examples: {}", text(&o));
+    assert!(
+        text(&o).contains("rainfall"),
+        "lists the examples: {}",
+        text(&o)
+    );
     Ok(())
 }
 
 #[test]
 fn malformed_files_give_one_clear_line_with_place_and_key() -> Result<()> {
     let cases: &[(&str, &str, &[&str])] = &[
-        ("syntax", "[problem]\nname = \"x\nname2 = 1\n", &["aidlc.toml:2"]),
-        ("wrong type", "[problem]\nname = \"x\"\n\n[constraints]\np99_latency_ms = \"fast\"\n", &["aidlc.toml:5", "p99_latency_ms"]),
-        ("unknown key", "[problem]\nname = \"x\"\ncolour = \"red\"\n", &["aidlc.toml:3", "colour"]),
+        (
+            "syntax",
+            "[problem]\nname = \"x\nname2 = 1\n",
+            &["aidlc.toml:2"],
+        ),
+        (
+            "wrong type",
+            "[problem]\nname = \"x\"\n\n[constraints]\np99_latency_ms = \"fast\"\n",
+            &["aidlc.toml:5", "p99_latency_ms"],
+        ),
+        (
+            "unknown key",
+            "[problem]\nname = \"x\"\ncolour = \"red\"\n",
+            &["aidlc.toml:3", "colour"],
+        ),
         ("empty", "", &["aidlc.toml", "empty"]),
     ];
     for (what, content, needles) in cases {
@@ -111,7 +151,10 @@ fn config_precedence_defaults_file_env_flags() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let get = |extra_env: Option<(&str, &str)>, args: &[&str]| -> Result<serde_json::Value> {
         let mut c = Command::new(env!("CARGO_BIN_EXE_aidlc"));
-        c.current_dir(dir.path()).env_remove("AIDLC_STORE").env_remove("AIDLC_ARTIFACTS").env_remove("AIDLC_PROJECT");
+        c.current_dir(dir.path())
+            .env_remove("AIDLC_STORE")
+            .env_remove("AIDLC_ARTIFACTS")
+            .env_remove("AIDLC_PROJECT");
         if let Some((k, v)) = extra_env {
             c.env(k, v);
         }
@@ -123,7 +166,10 @@ fn config_precedence_defaults_file_env_flags() -> Result<()> {
     assert_eq!(v["store_source"], "default");
     assert!(v["store"].as_str().unwrap().ends_with(".aidlc/aidlc.db"));
 
-    std::fs::write(dir.path().join("aidlc.toml"), "[store]\nurl = \"meta.db\"\nartifacts = \"blobs\"\n")?;
+    std::fs::write(
+        dir.path().join("aidlc.toml"),
+        "[store]\nurl = \"meta.db\"\nartifacts = \"blobs\"\n",
+    )?;
     let v = get(None, &[])?;
     assert_eq!(v["store"], "./meta.db");
     assert_eq!(v["artifacts"], "./blobs");
@@ -140,11 +186,18 @@ fn config_precedence_defaults_file_env_flags() -> Result<()> {
 #[tokio::test]
 async fn audit_verify_names_an_edited_row() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    assert!(aidlc(dir.path(), &["init", "--example", "rainfall"]).status.success());
+    assert!(
+        aidlc(dir.path(), &["init", "--example", "rainfall"])
+            .status
+            .success()
+    );
     assert!(aidlc(dir.path(), &["check"]).status.success());
     // A second version of the contract is a second audited change.
     let spec = std::fs::read_to_string(dir.path().join("aidlc.toml"))?;
-    std::fs::write(dir.path().join("aidlc.toml"), spec.replace("target = 0.8", "target = 0.85"))?;
+    std::fs::write(
+        dir.path().join("aidlc.toml"),
+        spec.replace("target = 0.8", "target = 0.85"),
+    )?;
     let o = aidlc(dir.path(), &["check"]);
     assert!(text(&o).contains("recorded"), "{}", text(&o));
     // Unchanged contract: nothing new is recorded.
@@ -160,11 +213,17 @@ async fn audit_verify_names_an_edited_row() -> Result<()> {
 
     let db = dir.path().join(".aidlc/aidlc.db");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await?;
-    sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1").execute(&pool).await?;
+    sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
+        .execute(&pool)
+        .await?;
     pool.close().await;
     let o = aidlc(dir.path(), &["audit", "verify"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("audit entry 1 was edited"), "{}", text(&o));
+    assert!(
+        text(&o).contains("audit entry 1 was edited"),
+        "{}",
+        text(&o)
+    );
     let o = aidlc(dir.path(), &["audit", "verify", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
     assert_eq!(v["first_break"]["kind"], "edited");

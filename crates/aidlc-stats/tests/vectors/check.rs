@@ -47,7 +47,10 @@ pub fn load(family: &str) -> Family {
             tolerance: c["tolerance"].clone(),
         })
         .collect();
-    Family { name: family.to_string(), cases }
+    Family {
+        name: family.to_string(),
+        cases,
+    }
 }
 
 /// Reads a JSON number or one of the strings "NaN", "Infinity", "-Infinity".
@@ -65,15 +68,6 @@ pub fn num(v: &Value) -> f64 {
 /// Reads an array of numbers where `null` is a missing value (NaN).
 pub fn nums(v: &Value) -> Vec<f64> {
     v.as_array().expect("array").iter().map(num).collect()
-}
-
-/// Reads an array of integers (indices, counts).
-pub fn ints(v: &Value) -> Vec<i64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_i64().expect("integer"))
-        .collect()
 }
 
 impl Case {
@@ -158,8 +152,10 @@ impl Report {
             (a, b) => a == b,
         };
         if !same {
-            self.failures
-                .push(format!("{}: {field}: computed {computed}, expected {expected}", case.name));
+            self.failures.push(format!(
+                "{}: {field}: computed {computed}, expected {expected}",
+                case.name
+            ));
         }
     }
 

@@ -22,7 +22,13 @@ async fn list(app: &App, args: AuditListArgs) -> anyhow::Result<ExitCode> {
             None => (Some(o.to_string()), None),
         },
     };
-    let entries = store.list_audit(&AuditFilter { object_kind, object_id, limit: args.limit }).await?;
+    let entries = store
+        .list_audit(&AuditFilter {
+            object_kind,
+            object_id,
+            limit: args.limit,
+        })
+        .await?;
     if app.settings.json {
         print_json(&entries)?;
         return Ok(ExitCode::SUCCESS);
@@ -48,9 +54,16 @@ async fn verify(app: &App) -> anyhow::Result<ExitCode> {
     if app.settings.json {
         print_json(&v)?;
     } else if let Some(b) = &v.first_break {
-        eprintln!("audit log verification FAILED after checking {} entries: {b}", v.entries);
+        eprintln!(
+            "audit log verification FAILED after checking {} entries: {b}",
+            v.entries
+        );
     } else {
         println!("audit log verified: {} entries, chain intact", v.entries);
     }
-    Ok(if v.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if v.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

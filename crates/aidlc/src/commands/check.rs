@@ -15,7 +15,11 @@ use std::process::ExitCode;
 pub async fn run(app: &App, _args: CheckArgs) -> anyhow::Result<ExitCode> {
     let spec_path = app.settings.spec_path();
     let report = framing::check_project(&spec_path)?;
-    let recorded = if report.is_ok() { record_contract(app, &spec_path).await? } else { None };
+    let recorded = if report.is_ok() {
+        record_contract(app, &spec_path).await?
+    } else {
+        None
+    };
     if app.settings.json {
         print_json(&serde_json::json!({
             "ok": report.is_ok(),
@@ -37,21 +41,39 @@ pub async fn run(app: &App, _args: CheckArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{}: {errors} error(s), {warnings} warning(s)", report.file);
         }
     }
-    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Stores the contract's text and hash under the project name when this version is new.
-async fn record_contract(app: &App, spec_path: &std::path::Path) -> anyhow::Result<Option<ContentHash>> {
+async fn record_contract(
+    app: &App,
+    spec_path: &std::path::Path,
+) -> anyhow::Result<Option<ContentHash>> {
     let text = std::fs::read_to_string(spec_path)?;
     let spec = ProblemSpec::parse(&text, &spec_path.display().to_string())?;
-    let Some(name) = spec.problem.name else { return Ok(None) };
+    let Some(name) = spec.problem.name else {
+        return Ok(None);
+    };
     let hash = ContentHash::of(text.as_bytes());
     let store = app.store().await?;
-    if store.get_project(&name).await?.is_some_and(|p| p.spec_hash == hash) {
+    if store
+        .get_project(&name)
+        .await?
+        .is_some_and(|p| p.spec_hash == hash)
+    {
         return Ok(None);
     }
     let ctx = app.audit_context(None);
-    let project = Project { name, spec_toml: text, spec_hash: hash.clone(), updated_at_ms: ctx.at_ms };
+    let project = Project {
+        name,
+        spec_toml: text,
+        spec_hash: hash.clone(),
+        updated_at_ms: ctx.at_ms,
+    };
     store.upsert_project(&ctx, &project).await?;
     Ok(Some(hash))
 }

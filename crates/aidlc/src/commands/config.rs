@@ -11,9 +11,21 @@ pub fn run(app: &App) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(["SETTING", "VALUE", "FROM"]);
-    t.row(["project".to_string(), s.project_dir.display().to_string(), "flag, AIDLC_PROJECT or current folder".into()]);
-    t.row(["store".to_string(), redact(&s.store), s.store_source.to_string()]);
-    t.row(["artifacts".to_string(), s.artifacts.display().to_string(), s.artifacts_source.to_string()]);
+    t.row([
+        "project".to_string(),
+        s.project_dir.display().to_string(),
+        "flag, AIDLC_PROJECT or current folder".into(),
+    ]);
+    t.row([
+        "store".to_string(),
+        redact(&s.store),
+        s.store_source.to_string(),
+    ]);
+    t.row([
+        "artifacts".to_string(),
+        s.artifacts.display().to_string(),
+        s.artifacts_source.to_string(),
+    ]);
     t.row(["actor".to_string(), s.actor.clone(), "OS user".into()]);
     print!("{}", t.render());
     Ok(ExitCode::SUCCESS)
@@ -37,7 +49,10 @@ fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact(".aidlc/aidlc.db"), ".aidlc/aidlc.db");
     }
