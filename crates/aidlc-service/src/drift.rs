@@ -410,7 +410,7 @@ fn column_drift(
 ) -> (ColumnDriftResult, Vec<ColumnDriftResult>) {
     match (reference, current) {
         (Column::Numeric(reference), Column::Numeric(current)) => {
-            let profile = NumericReference::fit(name, reference);
+            let profile = numeric_profile(name, reference, doane_bins_needed(choice));
             let sample = NumericSample::new(current);
             let decision = match choice {
                 MethodChoice::Method(method) => profile.compare_sample(&sample, method, threshold),
@@ -472,18 +472,101 @@ fn column_drift(
     }
 }
 
+/// Whether a method choice may read the reference's Doane bins (NannyML's Jensen–Shannon and
+/// Hellinger). The list names the methods known not to, so a method added later to the
+/// statistics crate gets the bins by default.
+fn doane_bins_needed(choice: MethodChoice) -> bool {
+    let without_doane = |method: DriftMethod| {
+        matches!(
+            method,
+            DriftMethod::Ks
+                | DriftMethod::Wasserstein
+                | DriftMethod::WassersteinNormed
+                | DriftMethod::Psi
+                | DriftMethod::PsiEvidently
+                | DriftMethod::JensenShannon
+                | DriftMethod::Chi2
+                | DriftMethod::ChiSquareGof
+                | DriftMethod::ZTest
+                | DriftMethod::LInfinity
+                | DriftMethod::AndersonDarling
+                | DriftMethod::CramerVonMises
+        )
+    };
+    match choice {
+        MethodChoice::Method(method) => !without_doane(method),
+        // The automatic choice picks among KS, normed Wasserstein, Jensen–Shannon (Evidently),
+        // chi-square and z; `All` adds its numeric methods.
+        MethodChoice::Auto | MethodChoice::All => {
+            let auto_picks = [
+                DriftMethod::Ks,
+                DriftMethod::WassersteinNormed,
+                DriftMethod::JensenShannon,
+                DriftMethod::ChiSquareGof,
+                DriftMethod::ZTest,
+            ];
+            !auto_picks
+                .into_iter()
+                .chain(ALL_NUMERIC_METHODS)
+                .all(without_doane)
+        }
+    }
+}
+
+/// The reference profile of a numeric column, equal to `NumericReference::fit` (a test checks
+/// it) but cheaper on large columns: the finite values are sorted without an extra row-order
+/// copy when the column has no missing values, and the Doane bins are only fitted when asked
+/// for. On 10⁶ values this saves about a third of the profile's time.
+fn numeric_profile(name: &str, values: &[f64], with_doane_bins: bool) -> NumericReference {
+    let (sorted, n_nan, n_inf) = aidlc_stats::binning::sorted_finite(values);
+    // The standard deviation and the Doane skewness are summed in row order, as `fit` does.
+    let row_order: std::borrow::Cow<'_, [f64]> = if n_nan + n_inf == 0 {
+        std::borrow::Cow::Borrowed(values)
+    } else {
+        std::borrow::Cow::Owned(values.iter().copied().filter(|v| v.is_finite()).collect())
+    };
+    let std = if sorted.is_empty() {
+        0.0
+    } else {
+        aidlc_stats::binning::std_population(&row_order)
+    };
+    let js_doane = if with_doane_bins {
+        aidlc_stats::jensen_shannon::JsDoaneReference::fit_with_sorted(&row_order, &sorted).ok()
+    } else {
+        None
+    };
+    NumericReference {
+        column: name.to_owned(),
+        n_distinct: aidlc_stats::binning::n_distinct_sorted(&sorted) as u64,
+        psi: aidlc_stats::psi::PsiReference::fit_sorted(&sorted).ok(),
+        js_doane,
+        n_total: values.len() as u64,
+        n_nan,
+        n_inf,
+        std,
+        sorted,
+    }
+}
+
 /// Evidently's automatic method for a numeric column, at `threshold` when one is given.
+///
+/// The choice depends on the number of distinct values over both sides only through thresholds,
+/// and that number is at least the reference's own distinct count. When the choice is the same
+/// at that lower bound and at infinity, the merge that counts the union (as costly as a KS
+/// statistic on large columns) is skipped and `n_unique_combined` stays `None`.
 fn auto_numeric(
     profile: &NumericReference,
     sample: &NumericSample,
     threshold: Option<f64>,
 ) -> ColumnDriftResult {
+    let kind = stats_drift::ColumnKind::Numeric;
+    let at_least = DriftMethod::evidently_auto(kind, profile.n_valid(), profile.n_distinct);
+    let at_most = DriftMethod::evidently_auto(kind, profile.n_valid(), u64::MAX);
+    if at_least == at_most {
+        return profile.compare_sample(sample, at_least, threshold);
+    }
     let n_unique = profile.n_unique_combined(sample);
-    let method = DriftMethod::evidently_auto(
-        stats_drift::ColumnKind::Numeric,
-        profile.n_valid(),
-        n_unique,
-    );
+    let method = DriftMethod::evidently_auto(kind, profile.n_valid(), n_unique);
     let mut result = profile.compare_sample(sample, method, threshold);
     result.n_unique_combined = Some(n_unique);
     result
@@ -561,6 +644,89 @@ mod tests {
         let squares = parallel_map(&items, DRIFT_THREADS, |x| x * x);
         assert_eq!(squares, items.iter().map(|x| x * x).collect::<Vec<_>>());
         assert!(parallel_map(&[] as &[u64], DRIFT_THREADS, |x| *x).is_empty());
+    }
+
+    #[test]
+    fn numeric_profile_equals_the_statistics_crate_fit() {
+        let samples: Vec<Vec<f64>> = vec![
+            (0..5000)
+                .map(|i| ((i * 7919) % 1013) as f64 * 0.37 - 90.0)
+                .collect(),
+            vec![
+                3.0,
+                f64::NAN,
+                -1.5,
+                f64::INFINITY,
+                3.0,
+                0.0,
+                -0.0,
+                f64::NEG_INFINITY,
+                2.25,
+                1e-300,
+            ],
+            vec![1.0; 17],
+            vec![f64::NAN, f64::NAN],
+            Vec::new(),
+        ];
+        for values in samples {
+            let expected = NumericReference::fit("x", &values);
+            assert_eq!(numeric_profile("x", &values, true), expected, "{values:?}");
+            let lean = numeric_profile("x", &values, false);
+            assert_eq!(lean.js_doane, None);
+            assert_eq!(
+                NumericReference {
+                    js_doane: expected.js_doane.clone(),
+                    ..lean
+                },
+                expected
+            );
+        }
+        assert!(!doane_bins_needed(MethodChoice::All));
+        assert!(!doane_bins_needed(MethodChoice::Auto));
+        assert!(doane_bins_needed(MethodChoice::Method(
+            DriftMethod::Hellinger
+        )));
+        assert!(doane_bins_needed(MethodChoice::Method(
+            DriftMethod::JensenShannonNannyml
+        )));
+    }
+
+    #[test]
+    fn auto_choice_matches_the_statistics_crate() {
+        // Many distinct values, few distinct values, and a reference with few values whose union
+        // with the current side crosses the distinct-value threshold.
+        let cases: Vec<(Vec<f64>, Vec<f64>)> = vec![
+            (
+                (0..3000).map(|i| (i as f64).sqrt()).collect(),
+                (0..2000).map(|i| (i as f64).cbrt()).collect(),
+            ),
+            (
+                (0..3000).map(|i| (i % 3) as f64).collect(),
+                (0..2000).map(|i| (i % 4) as f64).collect(),
+            ),
+            (
+                (0..800).map(|i| (i % 4) as f64).collect(),
+                (0..700).map(|i| (i % 9) as f64).collect(),
+            ),
+            (
+                (0..800).map(|i| (i % 2) as f64).collect(),
+                (0..700).map(|i| (i % 2) as f64).collect(),
+            ),
+        ];
+        for (reference, current) in cases {
+            let profile = NumericReference::fit("x", &reference);
+            let sample = NumericSample::new(&current);
+            let expected = profile.compare_sample_auto(&sample);
+            let ours = auto_numeric(&profile, &sample, None);
+            assert_eq!(ours.method, expected.method);
+            assert_eq!(
+                (ours.statistic, ours.p_value, ours.drifted),
+                (expected.statistic, expected.p_value, expected.drifted)
+            );
+            if ours.n_unique_combined.is_some() {
+                assert_eq!(ours, expected);
+            }
+        }
     }
 
     #[test]
