@@ -12,11 +12,14 @@ mod artifacts;
 mod backend;
 mod postgres;
 mod sqlite;
+mod tracking;
+mod tracking_backend;
 
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tracking::*;
 
 use aidlc_core::ids::{ContentHash, DatasetVersionId, RunId};
 use aidlc_core::records::{
@@ -32,6 +35,15 @@ pub enum StoreError {
     NotFound { kind: &'static str, id: String },
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("{kind} `{id}` already exists")]
+    AlreadyExists { kind: &'static str, id: String },
+    /// The request cannot be applied as given (e.g. changing a logged param, writing to a
+    /// deleted run); the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// A governance rule refused the change (e.g. a protected alias without a passing report).
+    #[error("{0}")]
+    Refused(String),
     #[error("invalid store location `{0}`: expected a SQLite path, sqlite:// or postgres:// URL")]
     InvalidUrl(String),
     #[error("stored data is corrupt: {0}")]
@@ -334,6 +346,227 @@ impl AuditStore for Store {
     }
     async fn verify_audit(&self) -> Result<AuditVerification> {
         dispatch!(self, s => s.verify_audit())
+    }
+}
+
+impl TrackingStore for Store {
+    async fn create_experiment(
+        &self,
+        ctx: &AuditContext,
+        name: &str,
+        artifact_location: Option<String>,
+        tags: Vec<KeyValue>,
+    ) -> Result<Experiment> {
+        dispatch!(self, s => s.create_experiment(ctx, name, artifact_location, tags))
+    }
+    async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>> {
+        dispatch!(self, s => s.get_experiment(id))
+    }
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        dispatch!(self, s => s.get_experiment_by_name(name))
+    }
+    async fn search_experiments(&self, search: &ExperimentSearch) -> Result<Page<Experiment>> {
+        dispatch!(self, s => s.search_experiments(search))
+    }
+    async fn set_experiment_lifecycle(
+        &self,
+        ctx: &AuditContext,
+        id: i64,
+        lifecycle: Lifecycle,
+    ) -> Result<()> {
+        dispatch!(self, s => s.set_experiment_lifecycle(ctx, id, lifecycle))
+    }
+    async fn set_experiment_tag(&self, ctx: &AuditContext, id: i64, tag: KeyValue) -> Result<()> {
+        dispatch!(self, s => s.set_experiment_tag(ctx, id, tag))
+    }
+    async fn create_tracked_run(
+        &self,
+        ctx: &AuditContext,
+        run: NewTrackedRun,
+    ) -> Result<TrackedRun> {
+        dispatch!(self, s => s.create_tracked_run(ctx, run))
+    }
+    async fn get_tracked_run(&self, id: &str) -> Result<Option<TrackedRun>> {
+        dispatch!(self, s => s.get_tracked_run(id))
+    }
+    async fn update_tracked_run(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        update: RunUpdate,
+    ) -> Result<TrackedRun> {
+        dispatch!(self, s => s.update_tracked_run(ctx, id, update))
+    }
+    async fn set_run_lifecycle(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        lifecycle: Lifecycle,
+    ) -> Result<()> {
+        dispatch!(self, s => s.set_run_lifecycle(ctx, id, lifecycle))
+    }
+    async fn log_batch(&self, ctx: &AuditContext, run_id: &str, batch: LogBatch) -> Result<()> {
+        dispatch!(self, s => s.log_batch(ctx, run_id, batch))
+    }
+    async fn delete_run_tag(&self, ctx: &AuditContext, run_id: &str, key: &str) -> Result<()> {
+        dispatch!(self, s => s.delete_run_tag(ctx, run_id, key))
+    }
+    async fn metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: i64,
+        offset: i64,
+    ) -> Result<Page<Metric>> {
+        dispatch!(self, s => s.metric_history(run_id, key, max_results, offset))
+    }
+    async fn search_tracked_runs(&self, search: &RunSearch) -> Result<Page<TrackedRun>> {
+        dispatch!(self, s => s.search_tracked_runs(search))
+    }
+    async fn log_run_outputs(
+        &self,
+        ctx: &AuditContext,
+        run_id: &str,
+        outputs: Vec<ModelOutput>,
+    ) -> Result<()> {
+        dispatch!(self, s => s.log_run_outputs(ctx, run_id, outputs))
+    }
+    async fn create_logged_model(
+        &self,
+        ctx: &AuditContext,
+        model: NewLoggedModel,
+    ) -> Result<LoggedModel> {
+        dispatch!(self, s => s.create_logged_model(ctx, model))
+    }
+    async fn get_logged_model(&self, id: &str) -> Result<Option<LoggedModel>> {
+        dispatch!(self, s => s.get_logged_model(id))
+    }
+    async fn set_logged_model_status(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        dispatch!(self, s => s.set_logged_model_status(ctx, id, status))
+    }
+    async fn set_logged_model_tags(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        tags: Vec<KeyValue>,
+    ) -> Result<()> {
+        dispatch!(self, s => s.set_logged_model_tags(ctx, id, tags))
+    }
+    async fn search_logged_models(&self, search: &LoggedModelSearch) -> Result<Page<LoggedModel>> {
+        dispatch!(self, s => s.search_logged_models(search))
+    }
+}
+
+impl RegistryStore for Store {
+    async fn create_registered_model(
+        &self,
+        ctx: &AuditContext,
+        name: &str,
+        description: &str,
+        tags: Vec<KeyValue>,
+    ) -> Result<RegisteredModel> {
+        dispatch!(self, s => s.create_registered_model(ctx, name, description, tags))
+    }
+    async fn get_registered_model(&self, name: &str) -> Result<Option<RegisteredModel>> {
+        dispatch!(self, s => s.get_registered_model(name))
+    }
+    async fn search_registered_models(
+        &self,
+        name_like: Option<String>,
+        max_results: i64,
+        offset: i64,
+    ) -> Result<Page<RegisteredModel>> {
+        dispatch!(self, s => s.search_registered_models(name_like, max_results, offset))
+    }
+    async fn set_registered_model_tag(
+        &self,
+        ctx: &AuditContext,
+        name: &str,
+        tag: KeyValue,
+    ) -> Result<()> {
+        dispatch!(self, s => s.set_registered_model_tag(ctx, name, tag))
+    }
+    async fn delete_registered_model(&self, ctx: &AuditContext, name: &str) -> Result<()> {
+        dispatch!(self, s => s.delete_registered_model(ctx, name))
+    }
+    async fn create_registry_version(
+        &self,
+        ctx: &AuditContext,
+        version: NewRegistryVersion,
+    ) -> Result<RegistryVersion> {
+        dispatch!(self, s => s.create_registry_version(ctx, version))
+    }
+    async fn get_registry_version(
+        &self,
+        model: &str,
+        version: i64,
+    ) -> Result<Option<RegistryVersion>> {
+        dispatch!(self, s => s.get_registry_version(model, version))
+    }
+    async fn search_registry_versions(
+        &self,
+        search: &RegistryVersionSearch,
+    ) -> Result<Page<RegistryVersion>> {
+        dispatch!(self, s => s.search_registry_versions(search))
+    }
+    async fn update_registry_version(
+        &self,
+        ctx: &AuditContext,
+        model: &str,
+        version: i64,
+        description: Option<String>,
+        stage: Option<String>,
+    ) -> Result<RegistryVersion> {
+        dispatch!(self, s => s.update_registry_version(ctx, model, version, description, stage))
+    }
+    async fn set_model_version_tag(
+        &self,
+        ctx: &AuditContext,
+        model: &str,
+        version: i64,
+        tag: KeyValue,
+    ) -> Result<()> {
+        dispatch!(self, s => s.set_model_version_tag(ctx, model, version, tag))
+    }
+    async fn delete_model_version_tag(
+        &self,
+        ctx: &AuditContext,
+        model: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<()> {
+        dispatch!(self, s => s.delete_model_version_tag(ctx, model, version, key))
+    }
+    async fn set_governed_alias(
+        &self,
+        ctx: &AuditContext,
+        policy: &AliasPolicy,
+        model: &str,
+        alias: &str,
+        version: i64,
+    ) -> Result<AliasChange> {
+        dispatch!(self, s => s.set_governed_alias(ctx, policy, model, alias, version))
+    }
+    async fn delete_alias(&self, ctx: &AuditContext, model: &str, alias: &str) -> Result<()> {
+        dispatch!(self, s => s.delete_alias(ctx, model, alias))
+    }
+    async fn resolve_alias(&self, model: &str, alias: &str) -> Result<Option<RegistryVersion>> {
+        dispatch!(self, s => s.resolve_alias(model, alias))
+    }
+    async fn record_evaluation_report(
+        &self,
+        ctx: &AuditContext,
+        report: NewEvaluationReport,
+    ) -> Result<EvaluationReport> {
+        dispatch!(self, s => s.record_evaluation_report(ctx, report))
+    }
+    async fn evaluation_reports(&self, model: &str, version: i64) -> Result<Vec<EvaluationReport>> {
+        dispatch!(self, s => s.evaluation_reports(model, version))
     }
 }
 

@@ -8,7 +8,10 @@
 use sqlx::Executor;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_tracking.sql"),
+];
 
 #[derive(Clone, Debug)]
 pub struct PgStore {
@@ -61,3 +64,4 @@ impl PgStore {
 }
 
 crate::backend::impl_backend!(PgStore, sqlx::Postgres);
+crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);

@@ -11,7 +11,10 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Migrations in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_tracking.sql"),
+];
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -72,3 +75,4 @@ impl SqliteStore {
 }
 
 crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite);
+crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
