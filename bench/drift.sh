@@ -49,10 +49,10 @@ echo "data: $(du -h "$data/reference.parquet" | cut -f1) + $(du -h "$data/curren
 
 echo
 echo "== aidlc library (drift_bench), Parquet, --method all: read both files, then KS (with p-value) + Wasserstein + PSI + JS per column"
-"$drift_bench" "$data/reference.parquet" "$data/current.parquet" --method all --runs "$runs" --report "$data/aidlc_report.json" | head -n $((runs + 1))
+"$drift_bench" "$data/reference.parquet" "$data/current.parquet" --method all --runs "$runs" --report "$data/aidlc_report.json" --quiet
 echo
 echo "== aidlc library (drift_bench), CSV, --method all"
-"$drift_bench" "$data/reference.csv" "$data/current.csv" --method all --runs 1 | head -n 2
+"$drift_bench" "$data/reference.csv" "$data/current.csv" --method all --runs 1 --quiet
 
 echo
 if [ -x "$aidlc_bin" ] && "$aidlc_bin" drift --help > /dev/null 2>&1; then

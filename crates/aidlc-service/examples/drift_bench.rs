@@ -1,8 +1,8 @@
 //! Times a drift report in two parts, reading both files and computing every column's statistics,
 //! so that I/O and compute are reported separately (used by `bench/drift.sh`).
 //!
-//! Usage: `drift_bench REFERENCE CURRENT [--method all|auto|<method>] [--runs N] [--report FILE]`
-//! (`--report` writes the last run's report as JSON).
+//! Usage: `drift_bench REFERENCE CURRENT [--method all|auto|<method>] [--runs N] [--report FILE] [--quiet]`
+//! (`--report` writes the last run's report as JSON; `--quiet` leaves out the per-column lines).
 //!
 //! Besides wall-clock seconds it prints the process CPU seconds (user + system, all threads) of
 //! each part, read from `/proc/self/stat` on Linux: on a shared machine the wall clock depends on
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let mut method = MethodChoice::All;
     let mut runs = 3usize;
     let mut report_path: Option<String> = None;
+    let mut quiet = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--method" => match args.next().map(|m| m.parse::<MethodChoice>()) {
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
                 Some(n) if n > 0 => runs = n,
                 _ => return usage("--runs needs a positive number"),
             },
+            "--quiet" => quiet = true,
             "--report" => match args.next() {
                 Some(path) => report_path = Some(path),
                 None => return usage("--report needs a file"),
@@ -86,7 +88,7 @@ fn main() -> ExitCode {
             }
         }
         // The deciding result of each column; the other methods' results are in the JSON report.
-        for result in &report.columns {
+        for result in report.columns.iter().filter(|_| !quiet) {
             println!(
                 "  {:<6} {:<20} statistic {:>10.6} threshold {:>5} drifted {}",
                 result.column,
@@ -115,7 +117,7 @@ fn cpu_seconds() -> Option<f64> {
 fn usage(problem: &str) -> ExitCode {
     eprintln!("drift_bench: {problem}");
     eprintln!(
-        "usage: drift_bench REFERENCE CURRENT [--method all|auto|<method>] [--runs N] [--report FILE]"
+        "usage: drift_bench REFERENCE CURRENT [--method all|auto|<method>] [--runs N] [--report FILE] [--quiet]"
     );
     ExitCode::from(2)
 }
