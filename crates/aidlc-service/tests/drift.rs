@@ -397,3 +397,76 @@ fn a_threshold_overrides_the_deciding_method() {
         "p = {p}"
     );
 }
+
+#[test]
+fn missing_values_are_counted_per_side_and_left_out_of_the_statistics() {
+    let dir = scratch("missing_values");
+    let reference = dir.join("reference.csv");
+    let current = dir.join("current.parquet");
+    let mut text = String::from("x,label\n");
+    for i in 0..1500 {
+        // Every tenth x is missing (empty or NA) and every seventh label is empty.
+        let x = match i % 10 {
+            0 => String::new(),
+            5 if i % 20 == 5 => "NA".to_owned(),
+            _ => format!("{}", (i % 97) as f64 * 0.5),
+        };
+        let label = if i % 7 == 0 {
+            ""
+        } else if i % 2 == 0 {
+            "even"
+        } else {
+            "odd"
+        };
+        text.push_str(&format!("{x},{label}\n"));
+    }
+    fs::write(&reference, text).unwrap();
+    let xs: Vec<Option<f64>> = (0..1200)
+        .map(|i| {
+            if i % 4 == 0 {
+                None
+            } else {
+                Some((i % 89) as f64 * 0.5 + 10.0)
+            }
+        })
+        .collect();
+    let labels: Vec<Option<&str>> = (0..1200)
+        .map(|i| {
+            if i % 3 == 0 {
+                Some("odd")
+            } else {
+                Some("even")
+            }
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter([
+        ("x", Arc::new(Float64Array::from(xs)) as ArrayRef),
+        ("label", Arc::new(StringArray::from(labels)) as ArrayRef),
+    ])
+    .unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        fs::File::create(&current).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let report = drift_report(&DriftRequest::new(&reference, &current)).unwrap();
+    let x = column(&report, "x");
+    assert_eq!(
+        (x.n_reference, x.n_nan_reference, x.n_valid_reference),
+        (1500, 225, 1275)
+    );
+    assert_eq!(
+        (x.n_current, x.n_nan_current, x.n_valid_current),
+        (1200, 300, 900)
+    );
+    assert_eq!(x.status, DriftStatus::Ok);
+    assert!(x.drifted, "x moved by 10: {x:?}");
+    let label = column(&report, "label");
+    assert_eq!(label.kind, aidlc_stats::drift::ColumnKind::Categorical);
+    assert_eq!((label.n_nan_reference, label.n_nan_current), (215, 0));
+    assert_eq!(label.n_valid_reference + label.n_nan_reference, 1500);
+}
