@@ -68,13 +68,11 @@ fn write_example(dir: &Path, example: &Example, force: bool) -> anyhow::Result<(
     let spec_path = dir.join(templates::SPEC_FILE_NAME);
     let mut targets = vec![spec_path.clone(), dir.join("README.md")];
     targets.extend(example.files.iter().map(|f| dir.join(f.path_in_project)));
-    if !force {
-        if let Some(existing) = targets.iter().find(|p| p.exists()) {
-            bail!(
-                "{} already exists; use --force to overwrite",
-                existing.display()
-            );
-        }
+    if !force && let Some(existing) = targets.iter().find(|p| p.exists()) {
+        bail!(
+            "{} already exists; use --force to overwrite",
+            existing.display()
+        );
     }
     for f in example.files {
         let bytes = dataset_bytes(f.dataset_file_name).with_context(|| {
