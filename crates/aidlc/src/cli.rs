@@ -42,6 +42,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Show the resolved settings (project, store, artifacts, actor) and where each came from.
     Config,
+    /// Monitoring: per-column drift between a reference and a current data file.
+    Drift(DriftArgs),
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -79,4 +81,27 @@ pub struct AuditListArgs {
     /// Only the newest N entries.
     #[arg(long, value_name = "N")]
     pub limit: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Reference data (CSV, gzip CSV or Parquet).
+    #[arg(long, value_name = "FILE")]
+    pub reference: PathBuf,
+    /// Current data, with the same columns.
+    #[arg(long, value_name = "FILE")]
+    pub current: PathBuf,
+    /// Columns to compare, comma-separated [default: every column].
+    #[arg(long, value_name = "C1,C2")]
+    pub columns: Option<String>,
+    /// auto (Evidently's rule per column), all, or a method: ks, wasserstein, wasserstein_normed,
+    /// psi, jensen_shannon, chi2, chisquare, z, hellinger, l_infinity, anderson, cramer_von_mises.
+    #[arg(long, default_value = "auto")]
+    pub method: String,
+    /// Threshold of the deciding method [default: each method's own].
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Share of drifted columns at or above which the dataset counts as drifted [default: 0.5].
+    #[arg(long)]
+    pub drift_share: Option<f64>,
 }

@@ -230,3 +230,94 @@ async fn audit_verify_names_an_edited_row() -> Result<()> {
     assert_eq!(v["first_break"]["seq"], 1);
     Ok(())
 }
+
+#[test]
+fn drift_on_car_loan_flags_the_shifted_columns_and_names_bad_input() -> Result<()> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets");
+    let dir = tempfile::tempdir()?;
+    let reference = data.join("synthetic_car_loan_reference.csv.gz");
+    let analysis = data.join("synthetic_car_loan_analysis.csv.gz");
+    let cols = "car_value,loan_length,debt_to_income_ratio,salary_range";
+    let o = aidlc(
+        dir.path(),
+        &[
+            "drift",
+            "--reference",
+            reference.to_str().unwrap(),
+            "--current",
+            analysis.to_str().unwrap(),
+            "--columns",
+            cols,
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let drifted = |c: &str| {
+        report["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["column"] == c)
+            .unwrap()["drifted"]
+            .as_bool()
+            .unwrap()
+    };
+    // The whole analysis period mixes both halves; the shift in its second half still shows.
+    assert!(drifted("car_value"));
+    assert!(drifted("loan_length"));
+    assert!(!drifted("debt_to_income_ratio"));
+
+    let o = aidlc(
+        dir.path(),
+        &[
+            "drift",
+            "--reference",
+            reference.to_str().unwrap(),
+            "--current",
+            analysis.to_str().unwrap(),
+            "--columns",
+            cols,
+        ],
+    );
+    assert!(o.status.success());
+    assert!(
+        text(&o).contains("car_value") && text(&o).contains("columns drifted"),
+        "{}",
+        text(&o)
+    );
+
+    let o = aidlc(
+        dir.path(),
+        &[
+            "drift",
+            "--reference",
+            "missing.csv",
+            "--current",
+            analysis.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("missing.csv"), "{}", text(&o));
+
+    std::fs::write(dir.path().join("text.csv"), "car_value\n1.5\nlots\n")?;
+    let o = aidlc(
+        dir.path(),
+        &[
+            "drift",
+            "--reference",
+            reference.to_str().unwrap(),
+            "--current",
+            "text.csv",
+            "--columns",
+            "car_value",
+        ],
+    );
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("text.csv") && t.contains("car_value") && t.contains("lots"),
+        "{t}"
+    );
+    Ok(())
+}

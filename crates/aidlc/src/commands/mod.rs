@@ -3,4 +3,5 @@
 pub mod audit;
 pub mod check;
 pub mod config;
+pub mod drift;
 pub mod init;
