@@ -10,10 +10,11 @@ use sqlx::{Executor, SqlitePool};
 use std::path::Path;
 use std::time::Duration;
 
-/// Migrations in order; the index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/sqlite/0002_tracking.sql"),
+/// Migrations by schema version. Each version is applied once, in ascending order, whatever the
+/// order in which features added them; the applied versions are kept in `schema_version`.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_tracking.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -53,14 +54,21 @@ impl SqliteStore {
         let mut tx = self.begin_write().await?;
         tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             .await?;
-        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version")
-            .fetch_one(&mut *tx)
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_version")
+            .fetch_all(&mut *tx)
             .await?
-            .try_get("v")?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            .iter()
+            .map(|r| r.try_get("version"))
+            .collect::<Result<_, _>>()?;
+        let mut pending: Vec<_> = MIGRATIONS
+            .iter()
+            .filter(|(v, _)| !applied.contains(v))
+            .collect();
+        pending.sort_by_key(|(v, _)| *v);
+        for (version, sql) in pending {
             tx.execute(*sql).await?;
             sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                .bind(i as i64 + 1)
+                .bind(*version)
                 .execute(&mut *tx)
                 .await?;
         }
