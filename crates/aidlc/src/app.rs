@@ -72,5 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config => commands::config::run(&app),
         Command::Drift(args) => commands::drift::run(app.settings.json, args),
         Command::Audit(cmd) => commands::audit::run(&app, cmd).await,
+        Command::Server(args) => commands::server::run(&app, args).await,
+        Command::Models(cmd) => commands::models::run(&app, cmd).await,
     }
 }

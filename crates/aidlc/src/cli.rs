@@ -47,6 +47,11 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Serve the MLflow-compatible tracking and registry API, the artifact proxy and the native API.
+    Server(ServerArgs),
+    /// Deployment: the model registry (register, list, show, governed aliases, lineage).
+    #[command(subcommand)]
+    Models(ModelsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -104,4 +109,63 @@ pub struct DriftArgs {
     /// Share of drifted columns at or above which the dataset counts as drifted [default: 0.5].
     #[arg(long)]
     pub drift_share: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address and port to listen on (port 0 picks a free port, printed on stdout).
+    #[arg(
+        long,
+        env = "AIDLC_BIND",
+        default_value = "127.0.0.1:5000",
+        value_name = "ADDR:PORT"
+    )]
+    pub bind: String,
+    /// Log level of the request logs on stderr: error, warn, info, debug or trace.
+    #[arg(long, env = "AIDLC_LOG", default_value = "info", value_name = "LEVEL")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Register a model file trained anywhere as the next version of NAME.
+    Register(ModelsRegisterArgs),
+    /// List registered models with their latest version and aliases.
+    List,
+    /// Show a model's versions, or one version: NAME, NAME@ALIAS or NAME/VERSION.
+    Show {
+        #[arg(value_name = "NAME[@ALIAS|/VERSION]")]
+        reference: String,
+    },
+    /// Point ALIAS at VERSION; a protected alias (champion) needs a passing evaluation report or --override.
+    Alias(ModelsAliasArgs),
+    /// Print a version's lineage (artifact, run, dataset, split, commit, evaluation), marking missing links.
+    Lineage {
+        #[arg(value_name = "NAME@ALIAS|NAME/VERSION")]
+        reference: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsRegisterArgs {
+    /// Registered model name.
+    pub name: String,
+    /// The model file (e.g. model.onnx); stored content-addressed.
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// The run that trained it (its dataset version, split and commit become the lineage).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsAliasArgs {
+    pub name: String,
+    pub alias: String,
+    /// The version the alias will point at.
+    #[arg(value_name = "VERSION")]
+    pub target_version: i64,
+    /// Move a protected alias without a passing evaluation report; the reason is audited.
+    #[arg(long = "override", value_name = "REASON")]
+    pub override_reason: Option<String>,
 }

@@ -5,3 +5,5 @@ pub mod check;
 pub mod config;
 pub mod drift;
 pub mod init;
+pub mod models;
+pub mod server;

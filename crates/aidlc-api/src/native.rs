@@ -1,0 +1,88 @@
+//! aidlc's native API (`/api/v1/...`): the registry with lineage and governed aliases.
+
+use serde::{Deserialize, Serialize};
+
+/// The error body of the native API (the same shape as MLflow's, so one client handles both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error_code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub store: String,
+    pub version: String,
+}
+
+/// One link of a model version's lineage; `value = None` marks a missing link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageLink {
+    pub link: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelVersionView {
+    pub model: String,
+    pub version: i64,
+    pub artifact: String,
+    pub source: String,
+    pub run_id: Option<String>,
+    pub dataset_version: Option<String>,
+    pub split: Option<String>,
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+    pub aliases: Vec<String>,
+    pub created_by: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelView {
+    pub name: String,
+    pub description: String,
+    pub aliases: Vec<AliasView>,
+    pub versions: Vec<ModelVersionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasView {
+    pub alias: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelList {
+    pub models: Vec<ModelView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    pub model: String,
+    pub version: i64,
+    pub links: Vec<LineageLink>,
+    /// True when every link is present.
+    pub complete: bool,
+}
+
+/// `PUT /api/v1/models/{name}/aliases/{alias}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAliasRequest {
+    pub version: i64,
+    /// Required to move a protected alias to a version without a passing evaluation report;
+    /// written to the audit log.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasChangeView {
+    pub model: String,
+    pub alias: String,
+    pub version: i64,
+    pub previous_version: Option<i64>,
+    pub report_id: Option<String>,
+    pub override_reason: Option<String>,
+}

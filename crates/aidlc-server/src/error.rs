@@ -1,0 +1,78 @@
+//! The server's errors and the one exhaustive mapping from each to an HTTP status and a stable
+//! error code (MLflow's codes, which the native API shares).
+//!
+//! A client mistake is never a 5xx: the MLflow client retries 5xx answers for minutes, so only
+//! failures the client cannot cause (the database, the disk) map there.
+
+use aidlc_store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A missing or malformed argument (MLflow INVALID_PARAMETER_VALUE).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A named thing that does not exist (MLflow RESOURCE_DOES_NOT_EXIST).
+    #[error("{0}")]
+    NotFound(String),
+    /// A path the server does not serve.
+    #[error("{0}")]
+    NoEndpoint(String),
+    /// Reading or writing the artifact folder failed on the server's side.
+    #[error("artifact storage failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        ApiError::InvalidParameter(msg.into())
+    }
+
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        ApiError::NotFound(msg.into())
+    }
+
+    /// The status and error code of every error; no catch-all arm, so a new error variant (here
+    /// or in the store) does not compile until it is classified.
+    pub fn classify(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::InvalidParameter(_) => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
+            ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND"),
+            ApiError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            ApiError::Store(e) => match e {
+                StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
+                // MLflow answers a duplicate name with 400, not 409; clients branch on the code.
+                StoreError::AlreadyExists { .. } => {
+                    (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS")
+                }
+                StoreError::Invalid(_) | StoreError::Conflict(_) => {
+                    (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
+                }
+                StoreError::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+                StoreError::InvalidUrl(_) | StoreError::Corrupt(_) | StoreError::Database(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+                }
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.classify();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = aidlc_api::mlflow::ErrorBody {
+            error_code: code.to_string(),
+            message: self.to_string(),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}

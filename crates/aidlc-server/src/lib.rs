@@ -1,0 +1,127 @@
+//! aidlc-server: the HTTP face of aidlc (axum). The only crate that knows HTTP.
+//!
+//! - `/api/2.0/mlflow/...` and `/ajax-api/2.0/mlflow/...`: MLflow's REST API as the `mlflow`
+//!   3.x client uses it, so `MLFLOW_TRACKING_URI=http://host:port` works unchanged.
+//! - `/api/2.0/mlflow-artifacts/artifacts/...`: the artifact proxy the client uploads to and
+//!   downloads from (it never sees a storage path).
+//! - `/api/v1/...`: the native API for what MLflow lacks (lineage, governed aliases).
+//! - `/health`.
+//!
+//! [`app`] builds the router; it needs no socket, so tests drive it with
+//! `tower::ServiceExt::oneshot`. Handlers are thin: extract, call one function, convert. Errors
+//! go through the one mapping in [`error`].
+
+pub mod error;
+mod mlflow;
+mod native;
+
+use aidlc_store::{AliasPolicy, AuditContext, Store};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::{ApiError, ApiResult};
+
+/// Milliseconds since the Unix epoch; the binary hands in the clock so the server never reads
+/// it itself.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Largest JSON request body: far above MLflow's own batch limits (1000 metrics per log-batch).
+pub const JSON_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest artifact upload through the proxy.
+pub const ARTIFACT_BODY_LIMIT: u64 = 4 * 1024 * 1024 * 1024;
+
+/// What the server needs: the store, where proxied artifacts live, the alias policy, who the
+/// audit log names for changes made through the server, and the clock.
+pub struct ServerConfig {
+    pub store: Store,
+    /// Root of the MLflow artifact proxy's files (`<artifacts>/mlflow` by default).
+    pub mlflow_artifacts: PathBuf,
+    pub alias_policy: AliasPolicy,
+    pub actor: String,
+    pub clock: Clock,
+}
+
+/// Shared, cheaply cloned state of every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<ServerConfig>);
+
+impl AppState {
+    pub fn new(config: ServerConfig) -> Self {
+        Self(Arc::new(config))
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub(crate) fn config(&self) -> &ServerConfig {
+        &self.0
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        (self.0.clock)()
+    }
+
+    /// An audit context for a change made now through the server.
+    pub(crate) fn audit(&self, reason: Option<String>) -> AuditContext {
+        AuditContext {
+            actor: self.0.actor.clone(),
+            at_ms: self.now_ms(),
+            reason,
+        }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let mlflow = mlflow::routes();
+    Router::new()
+        .nest("/api/2.0/mlflow", mlflow.clone())
+        .nest("/ajax-api/2.0/mlflow", mlflow)
+        .merge(mlflow::extra_routes())
+        .merge(native::routes())
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::NoEndpoint(format!("no endpoint at {}", uri.path()))
+        })
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One structured log line per request: method, path, status and latency.
+async fn log_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Small JSON answers go out at once instead of waiting on Nagle's algorithm; the MLflow
+    // client sends one small request at a time and waits for each answer.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,377 @@
+//! The HTTP surface driven in-process through `app()` (no socket): MLflow's wire conventions,
+//! its error shape and codes, and governed aliases through both APIs.
+
+use aidlc_server::{AppState, ServerConfig, app};
+use aidlc_store::{
+    AliasPolicy, AuditContext, AuditFilter, AuditStore, NewEvaluationReport, RegistryStore, Store,
+};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Server {
+    router: axum::Router,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("aidlc.db").display().to_string())
+        .await
+        .unwrap();
+    let config = ServerConfig {
+        store: store.clone(),
+        mlflow_artifacts: dir.path().join("mlflow"),
+        alias_policy: AliasPolicy::default(),
+        actor: "tester".into(),
+        clock: Arc::new(|| 1_750_000_000_000),
+    };
+    Server {
+        router: app(AppState::new(config)),
+        store,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json");
+        let req = match body {
+            Some(b) => req.body(Body::from(b.to_string())).unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = if bytes.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        (status, value)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, &format!("/api/2.0/mlflow/{path}"), Some(body))
+            .await
+    }
+
+    async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::GET,
+            &format!("/api/2.0/mlflow/{path_and_query}"),
+            None,
+        )
+        .await
+    }
+}
+
+fn is_error(v: &Value, code: &str) -> bool {
+    v["error_code"] == code
+        && v["message"].as_str().is_some_and(|m| !m.is_empty())
+        && v.as_object().unwrap().len() == 2
+}
+
+#[tokio::test]
+async fn runs_round_trip_with_mlflow_conventions() {
+    let s = server().await;
+    let (st, run) = s
+        .post(
+            "runs/create",
+            json!({"experiment_id": "0", "start_time": 5, "tags": [{"key": "a", "value": "b"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{run}");
+    let id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 32);
+    assert_eq!(run["run"]["info"]["run_uuid"], id.as_str());
+    // Both id spellings are accepted; NaN travels as a string.
+    let (st, _) = s
+        .post(
+            "runs/log-metric",
+            json!({"run_uuid": id, "key": "m", "value": "NaN", "timestamp": 1, "step": 3}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .post("runs/log-batch", json!({"run_id": id, "metrics": [{"key": "m", "value": 2.5, "timestamp": 2, "step": 4}], "params": [{"key": "p", "value": "1"}]}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, got) = s.get(&format!("runs/get?run_id={id}")).await;
+    assert_eq!(got["run"]["data"]["metrics"][0]["value"], 2.5);
+    let (_, hist) = s
+        .get(&format!(
+            "metrics/get-history?run_id={id}&metric_key=m&max_results=25000"
+        ))
+        .await;
+    assert_eq!(hist["metrics"][0]["value"], "NaN");
+    assert_eq!(hist["metrics"].as_array().unwrap().len(), 2);
+
+    // Client mistakes are 400s with MLflow's shape, never 5xx.
+    let (st, e) = s
+        .post(
+            "runs/log-parameter",
+            json!({"run_id": id, "key": "p", "value": "2"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(is_error(&e, "INVALID_PARAMETER_VALUE"), "{e}");
+    let (st, e) = s.post("experiments/create", json!({"name": 5})).await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, e) = s
+        .post(
+            "runs/search",
+            json!({"experiment_ids": ["0"], "filter": "metrics.m > "}),
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, e) = s
+        .post(
+            "runs/search",
+            json!({"experiment_ids": ["0"], "max_results": 50001}),
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, e) = s
+        .get("runs/get?run_id=ffffffffffffffffffffffffffffffff")
+        .await;
+    assert!(
+        st == StatusCode::NOT_FOUND && is_error(&e, "RESOURCE_DOES_NOT_EXIST"),
+        "{e}"
+    );
+    let (st, e) = s
+        .post("experiments/create", json!({"name": "Default"}))
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "RESOURCE_ALREADY_EXISTS"),
+        "{e}"
+    );
+    let (st, e) = s.get("experiments/get-by-name?experiment_name=nope").await;
+    assert!(
+        st == StatusCode::NOT_FOUND && is_error(&e, "RESOURCE_DOES_NOT_EXIST"),
+        "{e}"
+    );
+    // Lenient answers the client relies on.
+    let (st, body) = s.get("metrics/get-history?run_id=ffff&metric_key=m").await;
+    assert_eq!((st, body), (StatusCode::OK, json!({})));
+
+    // The ajax prefix serves the same API.
+    let (st, _) = s
+        .call(
+            Method::GET,
+            &format!("/ajax-api/2.0/mlflow/runs/get?run_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = s.call(Method::GET, "/api/2.0/mlflow/nope", None).await;
+    assert!(
+        st == StatusCode::NOT_FOUND && is_error(&e, "ENDPOINT_NOT_FOUND"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn artifact_proxy_stores_lists_and_refuses_escapes() {
+    let s = server().await;
+    let put = Request::builder()
+        .method(Method::PUT)
+        .uri("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/a/b.txt")
+        .body(Body::from("hi"))
+        .unwrap();
+    let resp = s.router.clone().oneshot(put).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, listing) = s
+        .call(
+            Method::GET,
+            "/api/2.0/mlflow-artifacts/artifacts?path=0/r/artifacts",
+            None,
+        )
+        .await;
+    assert_eq!(listing, json!({"files": [{"path": "a", "is_dir": true}]}));
+    let (_, listing) = s
+        .call(
+            Method::GET,
+            "/api/2.0/mlflow-artifacts/artifacts?path=0/r/artifacts/a",
+            None,
+        )
+        .await;
+    assert_eq!(
+        listing,
+        json!({"files": [{"path": "b.txt", "is_dir": false, "file_size": 2}]})
+    );
+    let (_, empty) = s
+        .call(
+            Method::GET,
+            "/api/2.0/mlflow-artifacts/artifacts?path=0/missing",
+            None,
+        )
+        .await;
+    assert_eq!(empty, json!({}));
+    let get = Request::builder()
+        .uri("/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/a/b.txt")
+        .body(Body::empty())
+        .unwrap();
+    let resp = s.router.clone().oneshot(get).await.unwrap();
+    assert_eq!(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .as_ref(),
+        b"hi"
+    );
+    let (st, e) = s
+        .call(
+            Method::GET,
+            "/api/2.0/mlflow-artifacts/artifacts/0/nothing.txt",
+            None,
+        )
+        .await;
+    assert!(
+        st == StatusCode::NOT_FOUND && is_error(&e, "RESOURCE_DOES_NOT_EXIST"),
+        "{e}"
+    );
+    let (st, e) = s
+        .call(
+            Method::GET,
+            "/api/2.0/mlflow-artifacts/artifacts?path=0/../../etc",
+            None,
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn champion_needs_a_passing_report_through_both_apis() {
+    let s = server().await;
+    let (_, run) = s.post("runs/create", json!({"experiment_id": "0"})).await;
+    let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.post("registered-models/create", json!({"name": "loans"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (st, v) = s
+        .post(
+            "model-versions/create",
+            json!({"name": "loans", "source": format!("runs:/{run_id}/model"), "run_id": run_id}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["model_version"]["version"].as_str(),
+            v["model_version"]["status"].as_str()
+        ),
+        (Some("1"), Some("READY"))
+    );
+
+    // MLflow API: refused with a clear 4xx.
+    let (st, e) = s
+        .post(
+            "registered-models/alias",
+            json!({"name": "loans", "alias": "champion", "version": "1"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(
+        is_error(&e, "PERMISSION_DENIED")
+            && e["message"].as_str().unwrap().contains("evaluation report"),
+        "{e}"
+    );
+    // Native API: refused too, then allowed with an override that is audited.
+    let (st, e) = s
+        .call(
+            Method::PUT,
+            "/api/v1/models/loans/aliases/champion",
+            Some(json!({"version": 1})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::FORBIDDEN && is_error(&e, "PERMISSION_DENIED"),
+        "{e}"
+    );
+    let (st, change) = s
+        .call(
+            Method::PUT,
+            "/api/v1/models/loans/aliases/champion",
+            Some(json!({"version": 1, "override_reason": "incident 42"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{change}");
+    assert_eq!(change["override_reason"], "incident 42");
+    let audit = s.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.entry.action == "alias.set_override"
+        && e.entry.reason.as_deref() == Some("incident 42")));
+
+    // With a passing report stored, the MLflow API may move it.
+    let ctx = AuditContext {
+        actor: "eval".into(),
+        at_ms: 1,
+        reason: None,
+    };
+    s.store
+        .record_evaluation_report(
+            &ctx,
+            NewEvaluationReport {
+                model: "loans".into(),
+                version: 1,
+                passed: true,
+                report: json!({}),
+            },
+        )
+        .await
+        .unwrap();
+    let (st, _) = s
+        .post(
+            "registered-models/alias",
+            json!({"name": "loans", "alias": "champion", "version": "1"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, mv) = s
+        .get("registered-models/alias?name=loans&alias=champion")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(mv["model_version"]["aliases"], json!(["champion"]));
+    let (st, e) = s
+        .get("registered-models/alias?name=loans&alias=missing")
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+
+    let (_, lineage) = s
+        .call(Method::GET, "/api/v1/models/loans/versions/1/lineage", None)
+        .await;
+    assert_eq!(lineage["links"][1]["value"], run_id.as_str());
+    assert_eq!(
+        lineage["complete"], false,
+        "no dataset version was declared"
+    );
+    let (_, health) = s.call(Method::GET, "/health", None).await;
+    assert_eq!(health["status"], "ok");
+}

@@ -1,0 +1,70 @@
+//! `aidlc server`: serves the MLflow-compatible API, the artifact proxy and the native API from
+//! one process until SIGINT or SIGTERM, then drains in-flight requests.
+
+use crate::app::{App, now_ms};
+use crate::cli::ServerArgs;
+use aidlc_server::{AppState, ServerConfig};
+use aidlc_store::AliasPolicy;
+use anyhow::Context;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
+    let level = args.log_level.parse::<tracing::Level>().with_context(|| {
+        format!(
+            "invalid log level `{}`: use error, warn, info, debug or trace",
+            args.log_level
+        )
+    })?;
+    // Logs go to stderr so stdout carries only the ready line that scripts and tests read.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+
+    let store = app.store().await?;
+    let config = ServerConfig {
+        store,
+        mlflow_artifacts: app.settings.artifacts.join("mlflow"),
+        alias_policy: AliasPolicy::default(),
+        actor: app.settings.actor.clone(),
+        clock: Arc::new(now_ms),
+    };
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    // The ready signal: the bound address (the real port when asked for port 0).
+    println!("aidlc server listening on http://{addr}");
+    std::io::stdout().flush()?;
+    tracing::info!(%addr, store = app.settings.store, "serving");
+    aidlc_server::serve(listener, AppState::new(config), shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
