@@ -587,7 +587,10 @@ impl RawBatches {
                     .with_batch_size(batch_size)
                     .with_projection(indices.to_vec());
                 if let Some(r) = &range {
-                    builder = builder.with_bounds(r.start, r.end.max(r.start));
+                    // arrow-csv offsets the bounds by the header line, so an open-ended range
+                    // (`usize::MAX`) is capped well below overflow.
+                    let end = r.end.min(usize::MAX / 2).max(r.start);
+                    builder = builder.with_bounds(r.start, end);
                 }
                 let reader = builder
                     .build_buffered(open_text(&path, format)?)

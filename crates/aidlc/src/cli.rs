@@ -109,6 +109,33 @@ pub struct DriftArgs {
     /// Share of drifted columns at or above which the dataset counts as drifted [default: 0.5].
     #[arg(long)]
     pub drift_share: Option<f64>,
+    /// Only these data rows of the reference file, 0-based and end-exclusive: START..END.
+    #[arg(long, value_name = "START..END", value_parser = parse_row_range)]
+    pub reference_rows: Option<std::ops::Range<usize>>,
+    /// Only these data rows of the current file, 0-based and end-exclusive: START..END.
+    #[arg(long, value_name = "START..END", value_parser = parse_row_range)]
+    pub current_rows: Option<std::ops::Range<usize>>,
+}
+
+/// Parses `START..END` (either side may be omitted: `..END`, `START..`).
+fn parse_row_range(s: &str) -> Result<std::ops::Range<usize>, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not START..END"))?;
+    let num = |t: &str, default: usize| -> Result<usize, String> {
+        if t.trim().is_empty() {
+            Ok(default)
+        } else {
+            t.trim()
+                .parse()
+                .map_err(|_| format!("`{t}` in `{s}` is not a row number"))
+        }
+    };
+    let (start, end) = (num(a, 0)?, num(b, usize::MAX)?);
+    if start >= end {
+        return Err(format!("`{s}` is empty: START must be below END"));
+    }
+    Ok(start..end)
 }
 
 #[derive(Debug, Args)]

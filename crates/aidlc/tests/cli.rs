@@ -268,6 +268,75 @@ fn drift_on_car_loan_flags_the_shifted_columns_and_names_bad_input() -> Result<(
     assert!(drifted("loan_length"));
     assert!(!drifted("debt_to_income_ratio"));
 
+    let features = [
+        "car_value",
+        "salary_range",
+        "debt_to_income_ratio",
+        "loan_length",
+        "repaid_loan_on_prev_car",
+        "size_of_downpayment",
+        "driver_tenure",
+    ];
+    // The shift starts at analysis row 25,000: the second half drifts, the first half does not.
+    let halves = |rows: &str| -> Result<serde_json::Value> {
+        let o = aidlc(
+            dir.path(),
+            &[
+                "drift",
+                "--reference",
+                reference.to_str().unwrap(),
+                "--current",
+                analysis.to_str().unwrap(),
+                "--current-rows",
+                rows,
+                "--columns",
+                &features.join(","),
+                "--json",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let drifted_features = |r: &serde_json::Value| -> Vec<String> {
+        r["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["drifted"] == true && features.contains(&c["column"].as_str().unwrap()))
+            .map(|c| c["column"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let second = drifted_features(&halves("25000..")?);
+    assert!(
+        second.contains(&"car_value".to_string()) && second.contains(&"loan_length".to_string()),
+        "{second:?}"
+    );
+    assert!(
+        !second.contains(&"debt_to_income_ratio".to_string()),
+        "{second:?}"
+    );
+    let first = drifted_features(&halves("..25000")?);
+    assert!(
+        first.is_empty(),
+        "the first half matches the reference: {first:?}"
+    );
+    let o = aidlc(
+        dir.path(),
+        &[
+            "drift",
+            "--reference",
+            "a.csv",
+            "--current",
+            "b.csv",
+            "--current-rows",
+            "9..3",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("START must be below END"),
+        "{}",
+        text(&o)
+    );
     let o = aidlc(
         dir.path(),
         &[

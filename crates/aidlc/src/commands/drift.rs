@@ -22,6 +22,8 @@ pub fn run(json: bool, args: DriftArgs) -> anyhow::Result<ExitCode> {
     });
     request.method = method;
     request.threshold = args.threshold;
+    request.reference_rows = args.reference_rows;
+    request.current_rows = args.current_rows;
     if let Some(share) = args.drift_share {
         request.drift_share = share;
     }
