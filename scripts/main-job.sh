@@ -3,8 +3,8 @@
 # measure drift between the car-loan reference period and its analysis period.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --release -p aidlc --manifest-path "$root/Cargo.toml"
-aidlc="$root/target/release/aidlc"
+cargo build -p aidlc --manifest-path "$root/Cargo.toml"
+aidlc="${CARGO_TARGET_DIR:-$root/target}/debug/aidlc"
 work="$(mktemp -d)"
 echo "== working in $work"
 cd "$work"
