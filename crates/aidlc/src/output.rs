@@ -62,3 +62,11 @@ pub fn format_ms(ms: i64) -> String {
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|_| ms.to_string())
 }
+
+/// A spinner on stderr for work that may take more than a second. indicatif draws nothing when
+/// stderr is not a terminal, so scripts and `--json` consumers see clean output.
+pub fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

@@ -2,7 +2,7 @@
 //! Parquet), and the dataset-level share of drifted columns.
 
 use crate::cli::DriftArgs;
-use crate::output::{Table, print_json};
+use crate::output::{Table, print_json, spinner};
 use aidlc_service::drift::{DriftRequest, MethodChoice, drift_report};
 use aidlc_stats::drift::ColumnDriftResult;
 use anyhow::Context;
@@ -27,7 +27,10 @@ pub fn run(json: bool, args: DriftArgs) -> anyhow::Result<ExitCode> {
     if let Some(share) = args.drift_share {
         request.drift_share = share;
     }
-    let report = drift_report(&request)?;
+    let progress = spinner("reading both files and comparing columns");
+    let report = drift_report(&request);
+    progress.finish_and_clear();
+    let report = report?;
     if json {
         print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
