@@ -13,5 +13,10 @@ cd "$work"
 "$aidlc" audit verify
 "$aidlc" --project car-loan init --example car-loan
 "$aidlc" --project car-loan check
+cols=car_value,salary_range,debt_to_income_ratio,loan_length,repaid_loan_on_prev_car,size_of_downpayment,driver_tenure
+echo "== drift: reference vs the first half of the analysis period (no shift expected)"
 "$aidlc" drift --reference car-loan/data/reference.csv.gz --current car-loan/data/analysis.csv.gz \
-  --columns car_value,salary_range,debt_to_income_ratio,loan_length,repaid_loan_on_prev_car,size_of_downpayment,driver_tenure
+  --current-rows ..25000 --columns "$cols"
+echo "== drift: reference vs the second half (covariate shift from analysis row 25,000)"
+"$aidlc" drift --reference car-loan/data/reference.csv.gz --current car-loan/data/analysis.csv.gz \
+  --current-rows 25000.. --columns "$cols"
