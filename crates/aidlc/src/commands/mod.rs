@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod check;
 pub mod config;
+pub mod data;
 pub mod drift;
 pub mod init;
