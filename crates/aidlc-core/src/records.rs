@@ -28,6 +28,9 @@ pub struct NewDatasetVersion {
     pub rows: i64,
     /// False when validation failed; training then refuses it unless overridden.
     pub valid: bool,
+    /// The validation report (one entry per expectation); `null` when none was configured.
+    #[serde(default)]
+    pub validation: serde_json::Value,
 }
 
 /// An immutable, numbered version of a dataset.

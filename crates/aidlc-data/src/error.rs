@@ -13,6 +13,17 @@ pub enum Position {
     Row(usize),
 }
 
+impl Position {
+    /// The position of a data row (counted from 0 after the header) in a file of this format:
+    /// a CSV line (the header is line 1) or a Parquet row (counted from 1).
+    pub fn of_row(format: crate::reader::FileFormat, row: usize) -> Position {
+        match format {
+            crate::reader::FileFormat::Parquet => Position::Row(row + 1),
+            _ => Position::Line(row + 2),
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -93,6 +104,25 @@ pub enum DataError {
         data_type: String,
     },
 
+    #[error("{}: {position}, column {column:?}: {value:?} is not a valid {expected} (the type set in [data.columns])", path.display())]
+    TypeConflict {
+        path: PathBuf,
+        position: Position,
+        column: String,
+        value: String,
+        expected: String,
+    },
+
+    #[error("{}: line {line}{}: a quoted field is never closed (broken quoting)", path.display(), column.as_ref().map(|c| format!(", column {c:?}")).unwrap_or_default())]
+    UnclosedQuote {
+        path: PathBuf,
+        line: usize,
+        column: Option<String>,
+    },
+
+    #[error("{}: the header has no data rows under it", path.display())]
+    NoRows { path: PathBuf },
+
     #[error("{}: CSV error: {message}", path.display())]
     Csv { path: PathBuf, message: String },
 
@@ -113,13 +143,16 @@ impl DataError {
             | DataError::DuplicateColumn { path, .. }
             | DataError::NotNumeric { path, .. }
             | DataError::NotNumericType { path, .. }
+            | DataError::TypeConflict { path, .. }
+            | DataError::NoRows { path }
+            | DataError::UnclosedQuote { path, .. }
             | DataError::Csv { path, .. }
             | DataError::Parquet { path, .. } => path,
         }
     }
 
     /// The error of opening or reading `path`, with "not found" told apart from other I/O errors.
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> DataError {
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> DataError {
         if source.kind() == std::io::ErrorKind::NotFound {
             DataError::NotFound {
                 path: path.to_path_buf(),

@@ -7,12 +7,22 @@
 //! stores numbers or booleans, and the caller can impose either kind on any column.
 
 pub mod column;
+pub mod datetime;
 pub mod error;
+pub mod profile;
+pub mod quotes;
 pub mod reader;
+pub mod sink;
+pub mod sketch;
+pub mod validate;
 
 pub use column::{Column, ColumnKind, ColumnSchema, is_missing_token, parse_label, parse_number};
 pub use error::{DataError, FieldCount, Position};
+pub use profile::{
+    ColumnProfile, DatasetProfile, ProfileOptions, Profiler, TypeConflict, ValueType,
+};
 pub use reader::{
     Batch, BatchReader, DEFAULT_BATCH_SIZE, FileFormat, ReadOptions, Table, column_names,
     detect_format, infer_schema, read_table,
 };
+pub use sink::ParquetSink;

@@ -131,6 +131,7 @@ macro_rules! impl_backend {
                     source: r.try_get("source")?,
                     rows: r.try_get("rows")?,
                     valid: r.try_get("valid")?,
+                    validation: parse_json(r.try_get("validation_json")?, "dataset validation")?,
                 },
                 created_by: r.try_get("created_by")?,
                 created_at_ms: r.try_get("created_at_ms")?,
@@ -273,8 +274,8 @@ macro_rules! impl_backend {
                             .try_get("next")?;
                         let id = new_id();
                         let row = sqlx::query(
-                            "INSERT INTO dataset_versions (id, name, version, hash, artifact, schema_json, profile_json, source, rows, valid, created_by, created_at_ms) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+                            "INSERT INTO dataset_versions (id, name, version, hash, artifact, schema_json, profile_json, source, rows, valid, validation_json, created_by, created_at_ms) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
                         )
                         .bind(id.clone())
                         .bind(d.name.clone())
@@ -286,6 +287,7 @@ macro_rules! impl_backend {
                         .bind(d.source.clone())
                         .bind(d.rows)
                         .bind(d.valid)
+                        .bind(json_text(&d.validation))
                         .bind(ctx.actor.clone())
                         .bind(ctx.at_ms)
                         .fetch_one(&mut *tx)

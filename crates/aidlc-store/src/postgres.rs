@@ -13,6 +13,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_tracking.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_validation.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

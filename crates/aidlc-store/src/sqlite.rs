@@ -15,6 +15,7 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_tracking.sql")),
+    (3, include_str!("../migrations/sqlite/0003_validation.sql")),
 ];
 
 #[derive(Clone, Debug)]

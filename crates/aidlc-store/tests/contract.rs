@@ -108,6 +108,7 @@ fn dataset(name: &str, bytes: &[u8]) -> NewDatasetVersion {
         source: "data.csv".to_string(),
         rows: 3,
         valid: true,
+        validation: serde_json::json!([{"rule": "not_null", "column": "x", "passed": true}]),
     }
 }
 

@@ -70,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => commands::init::run(&app, args),
         Command::Check(args) => commands::check::run(&app, args).await,
         Command::Config => commands::config::run(&app),
+        Command::Data(cmd) => commands::data::run(&app, cmd).await,
         Command::Drift(args) => commands::drift::run(app.settings.json, args),
         Command::Audit(cmd) => commands::audit::run(&app, cmd).await,
         Command::Server(args) => commands::server::run(&app, args).await,

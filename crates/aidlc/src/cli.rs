@@ -42,6 +42,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Show the resolved settings (project, store, artifacts, actor) and where each came from.
     Config,
+    /// Data: ingest files as dataset versions, list, show and compare them.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// Monitoring: per-column drift between a reference and a current data file.
     Drift(DriftArgs),
     /// The tamper-evident audit log.
@@ -195,4 +198,46 @@ pub struct ModelsAliasArgs {
     /// Move a protected alias without a passing evaluation report; the reason is audited.
     #[arg(long = "override", value_name = "REASON")]
     pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Record a CSV (plain or gzip) or Parquet file as a dataset version: hash, schema, profile,
+    /// validation against [data.expectations], and a Parquet copy in the artifact store.
+    Ingest(DataIngestArgs),
+    /// List dataset versions.
+    List(DataListArgs),
+    /// Show a version's schema, profile and validation report.
+    Show(DataShowArgs),
+    /// Compare two versions: schema changes, new and vanished categories, per-column drift.
+    Diff(DataDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataIngestArgs {
+    /// The data file.
+    pub path: PathBuf,
+    /// Dataset name [default: the file name without extensions].
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DataListArgs {
+    /// Only the versions of this dataset.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DataShowArgs {
+    /// NAME (the latest version) or NAME@VERSION.
+    pub reference: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DataDiffArgs {
+    /// The reference version, NAME@A.
+    pub from: String,
+    /// The version compared with it, NAME@B.
+    pub to: String,
 }

@@ -396,6 +396,56 @@ pub struct DataSection {
     /// Columns no model may use as features: leaks such as the outputs of an earlier model,
     /// or identifiers.
     pub exclude: Vec<String>,
+    /// `[data.expectations]`: rules every ingested version must pass to be valid.
+    pub expectations: DataExpectations,
+}
+
+/// An inclusive `[low, high]` range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bounds {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Bounds {
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
+    }
+}
+
+/// `[data.expectations]`: validation rules evaluated when a dataset version is ingested. A
+/// version that breaks any of them is recorded as invalid, and training refuses it unless
+/// overridden.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataExpectations {
+    /// `rows = [low, high]`: the number of data rows.
+    pub rows: Option<Bounds>,
+    /// `max_missing_share = 0.05`: the largest share of missing values in any column.
+    pub max_missing_share: Option<f64>,
+    /// `not_null = ["col", …]`: columns without missing values.
+    pub not_null: Vec<String>,
+    /// `unique = ["col", …]`: columns whose non-missing values are all different.
+    pub unique: Vec<String>,
+    /// `range = { col = [low, high] }`: every non-missing value inside the bounds.
+    pub range: BTreeMap<String, Bounds>,
+    /// `in_set = { col = ["a", "b"] }`: every non-missing value one of these.
+    pub in_set: BTreeMap<String, Vec<String>>,
+    /// `pattern = { col = "regex" }`: every non-missing value matches the regular expression
+    /// (anywhere in the value; anchor with `^…$` for a whole match).
+    pub pattern: BTreeMap<String, String>,
+    /// `mean = { col = [low, high] }`: the column's mean inside the bounds.
+    pub mean: BTreeMap<String, Bounds>,
+    /// `freshness_column = "col"`: the timestamp column whose newest value must be recent.
+    pub freshness_column: Option<String>,
+    /// `max_age = "30d"`: how old the newest timestamp may be at ingest time.
+    pub max_age: Option<LabelDelay>,
+}
+
+impl DataExpectations {
+    /// Whether any rule is configured.
+    pub fn is_empty(&self) -> bool {
+        self == &DataExpectations::default()
+    }
 }
 
 /// `[store]`; the command line's configuration ranks it above defaults and below the
@@ -493,6 +543,26 @@ impl ReadSection for DataSection {
             source: r.text(s, "source"),
             columns: r.keyword_map(s, "columns"),
             exclude: r.strings(s, "exclude"),
+            expectations: r.section(s, "expectations"),
+        }
+    }
+}
+
+impl ReadSection for DataExpectations {
+    fn read(r: &mut Reader<'_>, s: &mut Section<'_, '_>) -> Self {
+        DataExpectations {
+            rows: r.bounds(s, "rows"),
+            max_missing_share: r.number(s, "max_missing_share"),
+            not_null: r.strings(s, "not_null"),
+            unique: r.strings(s, "unique"),
+            range: r.bounds_map(s, "range"),
+            in_set: r.strings_map(s, "in_set"),
+            pattern: r.text_map(s, "pattern"),
+            mean: r.bounds_map(s, "mean"),
+            freshness_column: r.text(s, "freshness_column"),
+            max_age: r.parsed(s, "max_age", DELAY_EXPECTED, |text| {
+                LabelDelay::parse(text).map_err(|reason| (reason, None))
+            }),
         }
     }
 }

@@ -453,6 +453,135 @@ impl<'a> Reader<'a> {
         result
     }
 
+    /// A `[low, high]` pair of numbers, such as the bounds of a value.
+    pub(crate) fn bounds(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+    ) -> Option<super::Bounds> {
+        let (path, value) = self.entry(section, key)?;
+        self.free_bounds(&path, value)
+    }
+
+    /// Every entry of a table whose keys are free names (such as column names), each converted
+    /// by `convert`, which reports its own problems. Positions are recorded under `path.name`.
+    fn free_map<T>(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+        expected: &str,
+        mut convert: impl FnMut(&mut Self, &str, &Spanned<DeValue<'_>>) -> Option<T>,
+    ) -> BTreeMap<String, T> {
+        let mut result = BTreeMap::new();
+        let Some((path, value)) = self.entry(section, key) else {
+            return result;
+        };
+        let DeValue::Table(table) = value.get_ref() else {
+            self.wrong_type(&path, value, expected);
+            return result;
+        };
+        for (name, value) in table.iter() {
+            let entry_path = format!("{path}.{}", name.get_ref());
+            self.places
+                .positions
+                .insert(entry_path.clone(), self.lines.span_position(&name.span()));
+            if let Some(v) = convert(self, &entry_path, value) {
+                result.insert(name.get_ref().to_string(), v);
+            }
+        }
+        result
+    }
+
+    /// A table of column = `[low, high]`.
+    pub(crate) fn bounds_map(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+    ) -> BTreeMap<String, super::Bounds> {
+        self.free_map(
+            section,
+            key,
+            "a table of column = [low, high]",
+            |r, path, value| r.free_bounds(path, value),
+        )
+    }
+
+    /// A table of column = `["value", …]`.
+    pub(crate) fn strings_map(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+    ) -> BTreeMap<String, Vec<String>> {
+        self.free_map(
+            section,
+            key,
+            "a table of column = [\"value\", …]",
+            |r, path, value| {
+                let DeValue::Array(items) = value.get_ref() else {
+                    r.wrong_type(path, value, "an array of strings");
+                    return None;
+                };
+                let mut result = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item.get_ref() {
+                        DeValue::String(s) => result.push(s.to_string()),
+                        _ => r.wrong_type(&format!("{path}[{i}]"), item, "a string"),
+                    }
+                }
+                Some(result)
+            },
+        )
+    }
+
+    /// A table of column = "text".
+    pub(crate) fn text_map(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+    ) -> BTreeMap<String, String> {
+        self.free_map(
+            section,
+            key,
+            "a table of column = \"text\"",
+            |r, path, value| match value.get_ref() {
+                DeValue::String(s) if s.trim().is_empty() => {
+                    r.placeholder(path, &value.span(), "a string");
+                    None
+                }
+                DeValue::String(s) => Some(s.to_string()),
+                _ => {
+                    r.wrong_type(path, value, "a string");
+                    None
+                }
+            },
+        )
+    }
+
+    fn free_bounds(&mut self, path: &str, value: &Spanned<DeValue<'_>>) -> Option<super::Bounds> {
+        let pair = match value.get_ref() {
+            DeValue::Array(items) if items.len() == 2 => {
+                match (to_number(items[0].get_ref()), to_number(items[1].get_ref())) {
+                    (Some(low), Some(high)) => Some((low, high)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some((low, high)) = pair else {
+            self.wrong_type(path, value, "[low, high] (two numbers)");
+            return None;
+        };
+        if low.is_nan() || high.is_nan() || low > high {
+            self.invalid(
+                path,
+                &value.span(),
+                format!("`{path}` must be [low, high] with low <= high"),
+            );
+            return None;
+        }
+        Some(super::Bounds { low, high })
+    }
+
     fn free_keyword<K: Keyword>(&mut self, path: &str, value: &Spanned<DeValue<'_>>) -> Option<K> {
         let expected = K::expected();
         match value.get_ref() {

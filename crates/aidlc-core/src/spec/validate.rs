@@ -459,6 +459,7 @@ fn data_and_store(spec: &ProblemSpec, f: &mut Findings<'_>) {
             format!("the label column `{label}` is in `data.exclude`; the label is never a feature anyway"),
         );
     }
+    expectations(spec, f);
     if let Some(url) = &spec.store.url
         && let Some((scheme, _)) = url.split_once("://")
         && !matches!(scheme, "postgres" | "postgresql" | "sqlite")
@@ -471,6 +472,55 @@ fn data_and_store(spec: &ProblemSpec, f: &mut Findings<'_>) {
                  postgres:// URL"
             ),
         );
+    }
+}
+
+/// `[data.expectations]`: shares between 0 and 1, patterns that compile, freshness complete.
+fn expectations(spec: &ProblemSpec, f: &mut Findings<'_>) {
+    let e = &spec.data.expectations;
+    if let Some(share) = e.max_missing_share
+        && !(0.0..=1.0).contains(&share)
+    {
+        f.error(
+            "data.expectations.max_missing_share",
+            DiagnosticCode::BadValue,
+            format!("`data.expectations.max_missing_share` = {share} must be between 0 and 1"),
+        );
+    }
+    if let Some(rows) = e.rows
+        && rows.low < 0.0
+    {
+        f.error(
+            "data.expectations.rows",
+            DiagnosticCode::BadValue,
+            "`data.expectations.rows` cannot have a negative lower bound".to_string(),
+        );
+    }
+    for (column, pattern) in &e.pattern {
+        if let Err(error) = regex::Regex::new(pattern) {
+            let key = format!("data.expectations.pattern.{column}");
+            let first_line = error.to_string();
+            let reason = first_line.lines().last().unwrap_or("").trim().to_string();
+            f.error(
+                &key,
+                DiagnosticCode::InvalidValue,
+                format!("`{key}` is not a valid regular expression: {reason}"),
+            );
+        }
+    }
+    match (&e.freshness_column, &e.max_age) {
+        (Some(_), None) => f.error(
+            "data.expectations.freshness_column",
+            DiagnosticCode::Missing,
+            "`data.expectations.freshness_column` needs `max_age` (such as \"30d\")".to_string(),
+        ),
+        (None, Some(_)) => f.error(
+            "data.expectations.max_age",
+            DiagnosticCode::Missing,
+            "`data.expectations.max_age` needs `freshness_column` (the timestamp column)"
+                .to_string(),
+        ),
+        _ => {}
     }
 }
 
@@ -501,6 +551,38 @@ fn columns_exist(spec: &ProblemSpec, data_columns: &[String], f: &mut Findings<'
     }
     for c in &spec.data.exclude {
         references.push(("data.exclude".into(), c.clone(), "excluded column"));
+    }
+    let e = &spec.data.expectations;
+    for (key, columns) in [("not_null", &e.not_null), ("unique", &e.unique)] {
+        for c in columns {
+            references.push((
+                format!("data.expectations.{key}"),
+                c.clone(),
+                "expectation column",
+            ));
+        }
+    }
+    let keyed = [
+        ("range", e.range.keys().collect::<Vec<_>>()),
+        ("in_set", e.in_set.keys().collect()),
+        ("pattern", e.pattern.keys().collect()),
+        ("mean", e.mean.keys().collect()),
+    ];
+    for (key, columns) in keyed {
+        for c in columns {
+            references.push((
+                format!("data.expectations.{key}.{c}"),
+                c.clone(),
+                "expectation column",
+            ));
+        }
+    }
+    if let Some(c) = &e.freshness_column {
+        references.push((
+            "data.expectations.freshness_column".into(),
+            c.clone(),
+            "freshness column",
+        ));
     }
     for (key, column, role) in references {
         if !data_columns.contains(&column) {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check;
 pub mod config;
+pub mod data;
 pub mod drift;
 pub mod init;
 pub mod models;
