@@ -5,5 +5,8 @@
 //! server call these functions and decide how to present results and errors.
 
 pub mod drift;
+pub mod features;
+pub mod labels;
+pub mod split;
 
 pub use drift::{DriftError, DriftInputs, DriftReport, DriftRequest, MethodChoice, drift_report};

@@ -13,6 +13,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_tracking.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_splits_labels.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -74,3 +78,4 @@ impl PgStore {
 
 crate::backend::impl_backend!(PgStore, sqlx::Postgres);
 crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
+crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);

@@ -15,6 +15,10 @@ use std::time::Duration;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_tracking.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_splits_labels.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -84,3 +88,4 @@ impl SqliteStore {
 
 crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite);
 crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
+crate::splits_backend::impl_splits!(super::SqliteStore, sqlx::Sqlite);

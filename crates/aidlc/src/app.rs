@@ -72,5 +72,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config => commands::config::run(&app),
         Command::Drift(args) => commands::drift::run(app.settings.json, args),
         Command::Audit(cmd) => commands::audit::run(&app, cmd).await,
+        Command::Data(cmd) => commands::split::run(&app, cmd).await,
+        Command::Labels(cmd) => commands::labels::run(&app, cmd).await,
+        Command::Features(cmd) => commands::features::run(&app, cmd),
     }
 }

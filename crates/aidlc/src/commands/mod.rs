@@ -4,4 +4,7 @@ pub mod audit;
 pub mod check;
 pub mod config;
 pub mod drift;
+pub mod features;
 pub mod init;
+pub mod labels;
+pub mod split;
