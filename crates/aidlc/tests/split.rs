@@ -234,3 +234,56 @@ async fn labels_ingest_and_a_point_in_time_join_from_the_command_line() -> Resul
     );
     Ok(())
 }
+
+#[test]
+fn split_settings_come_from_aidlc_toml_and_late_labels_are_counted() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cdnow = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../datasets/cdnow_transactions_1997_1998.csv");
+    std::fs::copy(&cdnow, dir.path().join("transactions.csv"))?;
+    std::fs::write(
+        dir.path().join("aidlc.toml"),
+        "[problem]\nentity = \"customer_id\"\ntime = \"date\"\n\n[problem.label]\ndelay = \"90d\"\n\n\
+         [split]\nkind = \"temporal_entity\"\ntrain = 0.6\nvalid = 0.2\ntest = 0.2\nseed = 3\ngap = \"30d\"\n",
+    )?;
+    let store = dir.path().join("aidlc.db").display().to_string();
+    let o = aidlc(
+        dir.path(),
+        &store,
+        &["data", "split", "transactions.csv", "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let report = &v["report"];
+    assert_eq!(report["kind"], "temporal_entity");
+    assert_eq!(report["entity_overlap"]["held_out_seen_in_train"], 0);
+    assert_eq!(report["time_overlap"]["held_out_rows_not_after_train"], 0);
+    // A 30-day gap is shorter than the 90-day label delay: some training labels were not known
+    // at the cut-off, and the report counts them.
+    assert!(
+        report["late_labels"]["train_rows"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    let purged = report["rows"]["excluded"].as_u64().unwrap();
+    assert!(
+        purged > 0,
+        "held-out entities' early rows and the gap are excluded"
+    );
+
+    // A flag overrides the file: a random split of the same rows leaks entities.
+    let o = aidlc(
+        dir.path(),
+        &store,
+        &[
+            "data",
+            "split",
+            "transactions.csv",
+            "--kind",
+            "random",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    assert!(v["report"]["entity_overlap"]["share"].as_f64().unwrap() > 0.5);
+    Ok(())
+}
