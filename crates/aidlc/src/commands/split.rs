@@ -49,7 +49,9 @@ fn instant(text: &str, key: &str) -> anyhow::Result<i64> {
     })
 }
 
-async fn split(app: &App, args: SplitArgs) -> anyhow::Result<ExitCode> {
+/// Runs `data split`; callable directly so a wider `data` command group can dispatch its
+/// `split` verb here.
+pub async fn split(app: &App, args: SplitArgs) -> anyhow::Result<ExitCode> {
     let spec = project_spec(app)?;
     let s = &spec.split;
     let kind_text = args
