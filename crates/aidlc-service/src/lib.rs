@@ -6,5 +6,8 @@
 
 pub mod data;
 pub mod drift;
+pub mod features;
+pub mod labels;
+pub mod split;
 
 pub use drift::{DriftError, DriftInputs, DriftReport, DriftRequest, MethodChoice, drift_report};

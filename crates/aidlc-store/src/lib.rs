@@ -11,6 +11,8 @@
 mod artifacts;
 mod backend;
 mod postgres;
+mod splits;
+mod splits_backend;
 mod sqlite;
 mod tracking;
 mod tracking_backend;
@@ -18,6 +20,7 @@ mod tracking_backend;
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
 pub use postgres::PgStore;
+pub use splits::*;
 pub use sqlite::SqliteStore;
 pub use tracking::*;
 
@@ -580,4 +583,36 @@ fn parse_hash(s: String) -> Result<ContentHash> {
 /// for run ids), so ids sort by creation time.
 fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
+}
+
+impl SplitStore for Store {
+    async fn record_splits(
+        &self,
+        ctx: &AuditContext,
+        batch: Vec<NewSplit>,
+    ) -> Result<Vec<SplitOutcome>> {
+        dispatch!(self, s => s.record_splits(ctx, batch))
+    }
+    async fn get_split(&self, id: &str) -> Result<Option<SplitRecord>> {
+        dispatch!(self, s => s.get_split(id))
+    }
+    async fn get_split_by_manifest(&self, manifest: &ContentHash) -> Result<Option<SplitRecord>> {
+        dispatch!(self, s => s.get_split_by_manifest(manifest))
+    }
+    async fn list_splits(&self, name: Option<&str>) -> Result<Vec<SplitRecord>> {
+        dispatch!(self, s => s.list_splits(name))
+    }
+}
+
+impl LabelStore for Store {
+    async fn record_labels(
+        &self,
+        ctx: &AuditContext,
+        batch: Vec<NewLabel>,
+    ) -> Result<LabelIngestOutcome> {
+        dispatch!(self, s => s.record_labels(ctx, batch))
+    }
+    async fn labels(&self, name: &str, keys: Option<&[String]>) -> Result<Vec<LabelRecord>> {
+        dispatch!(self, s => s.labels(name, keys))
+    }
 }

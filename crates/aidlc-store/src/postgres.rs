@@ -17,6 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_validation.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_splits_labels.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -78,3 +82,4 @@ impl PgStore {
 
 crate::backend::impl_backend!(PgStore, sqlx::Postgres);
 crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
+crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);

@@ -16,6 +16,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_tracking.sql")),
     (3, include_str!("../migrations/sqlite/0003_validation.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_splits_labels.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -85,3 +89,4 @@ impl SqliteStore {
 
 crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite);
 crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
+crate::splits_backend::impl_splits!(super::SqliteStore, sqlx::Sqlite);

@@ -75,5 +75,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => commands::audit::run(&app, cmd).await,
         Command::Server(args) => commands::server::run(&app, args).await,
         Command::Models(cmd) => commands::models::run(&app, cmd).await,
+        Command::Labels(cmd) => commands::labels::run(&app, cmd).await,
+        Command::Features(cmd) => commands::features::run(&app, cmd),
     }
 }

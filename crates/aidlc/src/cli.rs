@@ -55,6 +55,106 @@ pub enum Command {
     /// Deployment: the model registry (register, list, show, governed aliases, lineage).
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Data: labels that arrive after the predictions they judge.
+    #[command(subcommand)]
+    Labels(LabelsCommand),
+    /// Data: point-in-time joins of entity rows with feature rows.
+    #[command(subcommand)]
+    Features(FeaturesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// A data file (CSV, gzip CSV, Parquet) or a recorded dataset NAME[@VERSION].
+    #[arg(value_name = "FILE_OR_NAME[@VERSION]")]
+    pub data: String,
+    /// temporal, entity_group, temporal_entity, stratified or random [default: split.kind].
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// The entity column [default: problem.entity].
+    #[arg(long, value_name = "COLUMN")]
+    pub entity: Option<String>,
+    /// The time column [default: problem.time].
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+    /// The label column [default: problem.label.column].
+    #[arg(long, value_name = "COLUMN")]
+    pub label: Option<String>,
+    /// Share for training [default: split.train or 0.7].
+    #[arg(long)]
+    pub train: Option<f64>,
+    /// Share for validation [default: split.valid or 0.15].
+    #[arg(long)]
+    pub valid: Option<f64>,
+    /// Share for test [default: split.test or 0.15].
+    #[arg(long)]
+    pub test: Option<f64>,
+    /// Seed of random and hashed assignments [default: split.seed or 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Temporal kinds: purge rows this long before each held-out start, e.g. 90d [default: split.gap].
+    #[arg(long, value_name = "DURATION")]
+    pub gap: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelsCommand {
+    /// Record labels with the time each became available (idempotent per key and time).
+    Ingest(LabelsIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LabelsIngestArgs {
+    /// The labels file (CSV, gzip CSV or Parquet).
+    pub path: PathBuf,
+    /// The column with the entity or prediction key.
+    #[arg(long, value_name = "COLUMN")]
+    pub key: String,
+    /// The label column [default: problem.label.column, else `label`].
+    #[arg(long, value_name = "COLUMN")]
+    pub label: Option<String>,
+    /// The column with the time each label became available [default: the ingest time].
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+    /// The label set's name [default: the label column].
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeaturesCommand {
+    /// For each entity row, the latest feature row at or before its time (Feast's semantics);
+    /// every entity row is kept (left join).
+    Join(FeaturesJoinArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesJoinArgs {
+    /// Entity rows: key, event time, and anything to pass through (such as the label).
+    #[arg(long, value_name = "FILE")]
+    pub entities: PathBuf,
+    /// Feature rows: key, feature time and feature columns.
+    #[arg(long, value_name = "FILE")]
+    pub features: PathBuf,
+    /// The key column, in both files.
+    #[arg(long, value_name = "COLUMN")]
+    pub key: String,
+    /// The time column, in both files.
+    #[arg(long, value_name = "COLUMN")]
+    pub time: String,
+    /// Ignore feature rows older than this before each entity time, e.g. 30d [default: no limit].
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// The feature file's created-time column: breaks ties and, by default, hides rows created
+    /// after the entity time.
+    #[arg(long, value_name = "COLUMN")]
+    pub created_column: Option<String>,
+    /// Let rows created after the entity time win (Feast's default; backfills can leak).
+    #[arg(long)]
+    pub allow_created_after: bool,
+    /// Output file; `.parquet` writes Parquet, `.gz` gzip CSV, anything else CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +302,9 @@ pub struct ModelsAliasArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
+    /// Split into train/valid/test as `[split]` in aidlc.toml says (flags override), write the
+    /// leakage report, store the manifest and record it (exit 1 on a forbidden overlap).
+    Split(SplitArgs),
     /// Record a CSV (plain or gzip) or Parquet file as a dataset version: hash, schema, profile,
     /// validation against [data.expectations], and a Parquet copy in the artifact store.
     Ingest(DataIngestArgs),

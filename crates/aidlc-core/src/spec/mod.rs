@@ -266,6 +266,35 @@ keyword_enum! {
     }
 }
 
+keyword_enum! {
+    /// How `aidlc data split` assigns rows to train, validation and test.
+    SplitKind {
+        /// By time: every held-out row is later than every training row.
+        Temporal => "temporal",
+        /// By entity: each entity's rows go to one split, by a seeded hash of its id.
+        EntityGroup => "entity_group",
+        /// By entity and time: held-out entities are never seen in training, and held-out rows
+        /// come after the training period.
+        TemporalEntity => "temporal_entity",
+        /// Seeded random rows, in the label's class proportions.
+        Stratified => "stratified",
+        /// Seeded random rows; leaks when rows repeat an entity, which the leakage report shows.
+        Random => "random",
+    }
+}
+
+impl SplitKind {
+    /// Whether the kind needs `[problem] entity`.
+    pub fn needs_entity(self) -> bool {
+        matches!(self, SplitKind::EntityGroup | SplitKind::TemporalEntity)
+    }
+
+    /// Whether the kind needs `[problem] time`.
+    pub fn needs_time(self) -> bool {
+        matches!(self, SplitKind::Temporal | SplitKind::TemporalEntity)
+    }
+}
+
 /// The label value that stands for the positive class, as written in `aidlc.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -298,6 +327,8 @@ pub struct ProblemSpec {
     pub data: DataSection,
     /// `[store]`: where aidlc keeps its records and artifacts.
     pub store: StoreSection,
+    /// `[split]`: how the data is split into train, validation and test.
+    pub split: SplitSection,
 }
 
 /// `[problem]`.
@@ -458,6 +489,46 @@ pub struct StoreSection {
     pub artifacts: Option<String>,
 }
 
+/// `[split]`. Fractions default to 0.7 / 0.15 / 0.15 and the seed to 0 when not written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SplitSection {
+    /// How rows are assigned.
+    pub kind: Option<SplitKind>,
+    /// Share of rows (of entities, for entity kinds; of time, for temporal kinds) for training.
+    pub train: Option<f64>,
+    /// Share for validation.
+    pub valid: Option<f64>,
+    /// Share for test.
+    pub test: Option<f64>,
+    /// Seed of the random and hashed assignments; a whole number.
+    pub seed: Option<f64>,
+    /// Temporal kinds: the first instant of validation, such as "1998-01-01" (instead of the
+    /// fractions).
+    pub valid_start: Option<String>,
+    /// Temporal kinds: the first instant of test.
+    pub test_start: Option<String>,
+    /// Temporal kinds: rows within this long before the next split's start are dropped
+    /// (purge); at least the label delay, so no training label matures in the held-out period.
+    pub gap: Option<LabelDelay>,
+}
+
+impl ReadSection for SplitSection {
+    fn read(r: &mut Reader<'_>, s: &mut Section<'_, '_>) -> Self {
+        SplitSection {
+            kind: r.keyword(s, "kind"),
+            train: r.number(s, "train"),
+            valid: r.number(s, "valid"),
+            test: r.number(s, "test"),
+            seed: r.number(s, "seed"),
+            valid_start: r.text(s, "valid_start"),
+            test_start: r.text(s, "test_start"),
+            gap: r.parsed(s, "gap", DELAY_EXPECTED, |text| {
+                LabelDelay::parse(text).map_err(|reason| (reason, None))
+            }),
+        }
+    }
+}
+
 impl ReadSection for Problem {
     fn read(r: &mut Reader<'_>, s: &mut Section<'_, '_>) -> Self {
         Problem {
@@ -585,6 +656,7 @@ impl ReadSection for ProblemSpec {
             business: r.section(s, "business"),
             data: r.section(s, "data"),
             store: r.section(s, "store"),
+            split: r.section(s, "split"),
         }
     }
 }

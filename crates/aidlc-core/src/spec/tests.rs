@@ -306,7 +306,7 @@ fn duplicate_keys_and_sections_are_named() {
 
 #[test]
 fn unknown_sections_and_nested_keys_are_reported() {
-    let text = "[problem]\nname = \"x\"\n[problem.outcome]\nunit = \"eur\"\n[split]\nby = \"time\"\nversion = 2\n";
+    let text = "[problem]\nname = \"x\"\n[problem.outcome]\nunit = \"eur\"\n[serving]\nby = \"time\"\nversion = 2\n";
     let report = check(text, "aidlc.toml", None);
     let unknown: Vec<(&str, &str)> = report
         .diagnostics
@@ -321,9 +321,9 @@ fn unknown_sections_and_nested_keys_are_reported() {
             .1
             .starts_with("unknown key `unit` in [problem.outcome]")
     );
-    assert_eq!(unknown[1].0, "split");
-    assert!(unknown[1].1.starts_with("unknown section [split]"));
-    // `version = 2` is written after `[split]`, so TOML puts it inside that section, which is
+    assert_eq!(unknown[1].0, "serving");
+    assert!(unknown[1].1.starts_with("unknown section [serving]"));
+    // `version = 2` is written after `[serving]`, so TOML puts it inside that section, which is
     // unknown as a whole; it is not reported separately.
 }
 
@@ -379,4 +379,35 @@ fn keyword_enums_round_trip_through_text() {
     assert!(Metric::for_task(Task::Regression).contains(&Metric::Rmse));
     assert!(!Metric::RocAuc.fits(Task::MulticlassClassification));
     assert!(Metric::RocAuc.higher_is_better() && !Metric::LogLoss.higher_is_better());
+}
+
+#[test]
+fn the_split_section_is_read_and_checked_against_its_kind() {
+    let text = format!(
+        "{COMPLETE}\n[split]\nkind = \"temporal\"\ntrain = 0.6\nvalid = 0.2\ntest = 0.2\nseed = 42\ngap = \"2d\"\n"
+    );
+    let spec = ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+    assert_eq!(spec.split.kind, Some(SplitKind::Temporal));
+    assert_eq!(spec.split.seed, Some(42.0));
+    assert_eq!(
+        spec.split.gap,
+        Some(LabelDelay {
+            seconds: 2 * 86_400
+        })
+    );
+    let report = check(&text, "aidlc.toml", None);
+    assert!(report.diagnostics.is_empty(), "{report}");
+
+    // An entity split without [problem] entity, fractions that do not add up, a fractional seed.
+    let text = format!(
+        "{COMPLETE}\n[split]\nkind = \"entity_group\"\ntrain = 0.8\ntest = 0.1\nseed = 1.5\n"
+    );
+    let report = check(&text, "aidlc.toml", None);
+    let found = keys(&report);
+    assert!(found.contains(&"split.kind"), "{report}");
+    assert!(found.contains(&"split"), "{report}");
+    assert!(found.contains(&"split.seed"), "{report}");
+
+    let text = format!("{COMPLETE}\n[split]\nkind = \"by_magic\"\n");
+    assert!(ProblemSpec::parse(&text, "aidlc.toml").is_err());
 }

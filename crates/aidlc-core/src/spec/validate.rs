@@ -3,7 +3,7 @@
 
 use super::diagnostic::{Diagnostic, DiagnosticCode, Severity};
 use super::reader::Places;
-use super::{BaselineKind, Keyword, Metric, ProblemSpec, Task};
+use super::{BaselineKind, Keyword, Metric, ProblemSpec, SplitKind, Task};
 
 /// Collects the content findings, with positions from `places`.
 struct Findings<'p> {
@@ -75,6 +75,7 @@ pub(crate) fn validate(
     baseline(spec, task, &mut findings);
     business(spec, task, &mut findings);
     data_and_store(spec, &mut findings);
+    split(spec, &mut findings);
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);
     }
@@ -613,5 +614,125 @@ fn list_columns(columns: &[String]) -> String {
         "none".to_string()
     } else {
         text.join(", ")
+    }
+}
+
+/// `[split]` is optional; when written it must say its kind, and the columns its kind needs
+/// must be named in `[problem]`.
+fn split(spec: &ProblemSpec, f: &mut Findings<'_>) {
+    if !f.places.present("split") || f.places.is_broken("split") {
+        return;
+    }
+    let s = &spec.split;
+    f.require(
+        "split.kind",
+        &s.kind,
+        &format!("how rows are split, {}", SplitKind::expected()),
+    );
+    let fractions = [
+        ("split.train", s.train),
+        ("split.valid", s.valid),
+        ("split.test", s.test),
+    ];
+    for (key, value) in fractions {
+        if let Some(v) = value
+            && !(0.0..=1.0).contains(&v)
+        {
+            f.error(
+                key,
+                DiagnosticCode::BadValue,
+                format!("`{key}` = {v} must be between 0 and 1"),
+            );
+        }
+    }
+    if fractions.iter().any(|(_, v)| v.is_some()) {
+        let train = s.train.unwrap_or(0.0);
+        let valid = s.valid.unwrap_or(0.0);
+        let test = s.test.unwrap_or(0.0);
+        let sum = train + valid + test;
+        if (sum - 1.0).abs() > 1e-6 {
+            f.error(
+                "split",
+                DiagnosticCode::Inconsistent,
+                format!("split.train + split.valid + split.test must be 1, not {sum}"),
+            );
+        }
+        if train <= 0.0 || test <= 0.0 {
+            f.error(
+                "split",
+                DiagnosticCode::Inconsistent,
+                "split.train and split.test must both be positive".to_string(),
+            );
+        }
+    }
+    if let Some(seed) = s.seed
+        && (seed < 0.0 || seed.fract() != 0.0 || seed > u64::MAX as f64)
+    {
+        f.error(
+            "split.seed",
+            DiagnosticCode::BadValue,
+            format!("`split.seed` = {seed} must be a whole number >= 0"),
+        );
+    }
+    let Some(kind) = s.kind else {
+        return;
+    };
+    if kind.needs_entity() && spec.problem.entity.is_none() {
+        f.error(
+            "split.kind",
+            DiagnosticCode::Inconsistent,
+            format!(
+                "a `{kind}` split needs `problem.entity`, the column that identifies an entity"
+            ),
+        );
+    }
+    if kind.needs_time() && spec.problem.time.is_none() {
+        f.error(
+            "split.kind",
+            DiagnosticCode::Inconsistent,
+            format!("a `{kind}` split needs `problem.time`, the column holding each row's time"),
+        );
+    }
+    if kind == SplitKind::Stratified && spec.problem.label.column.is_none() {
+        f.error(
+            "split.kind",
+            DiagnosticCode::Inconsistent,
+            "a `stratified` split needs `problem.label.column`".to_string(),
+        );
+    }
+    let temporal_only = [
+        ("split.valid_start", s.valid_start.is_some()),
+        ("split.test_start", s.test_start.is_some()),
+        ("split.gap", s.gap.is_some()),
+    ];
+    for (key, written) in temporal_only {
+        if written && !kind.needs_time() {
+            f.push(
+                key,
+                Severity::Warning,
+                DiagnosticCode::Inconsistent,
+                format!("`{key}` only applies to temporal splits; a `{kind}` split ignores it"),
+            );
+        }
+    }
+    if s.valid_start.is_some() != s.test_start.is_some() && kind.needs_time() {
+        f.error(
+            "split",
+            DiagnosticCode::Inconsistent,
+            "give both `split.valid_start` and `split.test_start`, or neither".to_string(),
+        );
+    }
+    if let (Some(gap), Some(delay)) = (s.gap, spec.problem.label.delay)
+        && kind.needs_time()
+        && gap < delay
+    {
+        f.push(
+            "split.gap",
+            Severity::Warning,
+            DiagnosticCode::Inconsistent,
+            format!(
+                "`split.gap` = {gap} is shorter than the label delay {delay}: training labels can mature inside the held-out period"
+            ),
+        );
     }
 }

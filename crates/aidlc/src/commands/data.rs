@@ -17,6 +17,7 @@ use crate::output::{Table, format_ms, print_json};
 pub async fn run(app: &App, command: DataCommand) -> anyhow::Result<ExitCode> {
     match command {
         DataCommand::Ingest(args) => ingest(app, args).await,
+        DataCommand::Split(args) => super::split::split(app, args).await,
         DataCommand::List(args) => list(app, args).await,
         DataCommand::Show(args) => show(app, args).await,
         DataCommand::Diff(args) => diff(app, args).await,
