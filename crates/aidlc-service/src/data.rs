@@ -19,7 +19,7 @@ use aidlc_core::spec::DataExpectations;
 use aidlc_data::quotes::{QuoteParity, check_quotes};
 use aidlc_data::validate::{ValidationReport, Validator};
 use aidlc_data::{
-    BatchReader, ColumnKind, DataError, DatasetProfile, FileFormat, ParquetSink, Position,
+    Batch, BatchReader, ColumnKind, DataError, DatasetProfile, FileFormat, ParquetSink, Position,
     ProfileOptions, Profiler, ReadOptions, ValueType, detect_format, infer_schema,
 };
 use aidlc_stats::drift::{ColumnDriftResult, NumericSample};
@@ -246,26 +246,50 @@ fn stream_once(
             path: temp_dir.to_path_buf(),
             message: e.to_string(),
         })?;
-    let mut sink = ParquetSink::create(parquet.path(), &read_schema)?;
-    for batch in reader {
-        let batch = batch?;
-        profiler
-            .update(&batch)
-            .map_err(|conflict| DataError::TypeConflict {
-                path: path.clone(),
-                position: Position::of_row(format, conflict.row),
-                column: conflict.column,
-                value: conflict.value,
-                expected: conflict.expected.to_string(),
-            })?;
-        validator.update(&batch);
-        sink.write(&batch)?;
-        progress(profiler.rows());
-    }
+    let sink = ParquetSink::create(parquet.path(), &read_schema)?;
+    // Parquet encoding runs on its own thread, fed batch by batch through a channel of two, so
+    // it overlaps with parsing and profiling on the other core while memory stays bounded.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(2);
+    std::thread::scope(|scope| -> Result<(), DataServiceError> {
+        let writer = scope.spawn(move || -> Result<(), DataError> {
+            let mut sink = sink;
+            for batch in receiver {
+                sink.write(&batch)?;
+            }
+            sink.finish()
+        });
+        let read = (|| -> Result<(), DataServiceError> {
+            for batch in reader {
+                let batch = batch?;
+                profiler
+                    .update(&batch)
+                    .map_err(|conflict| DataError::TypeConflict {
+                        path: path.clone(),
+                        position: Position::of_row(format, conflict.row),
+                        column: conflict.column,
+                        value: conflict.value,
+                        expected: conflict.expected.to_string(),
+                    })?;
+                validator.update(&batch);
+                progress(profiler.rows());
+                if sender.send(batch).is_err() {
+                    // The writer stopped on an error, which its join below reports.
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        drop(sender);
+        let written = writer
+            .join()
+            .expect("the Parquet writer thread does not panic");
+        read?;
+        written?;
+        Ok(())
+    })?;
     if profiler.rows() == 0 {
         return Err(DataError::NoRows { path: path.clone() }.into());
     }
-    sink.finish()?;
     let profile = profiler.finish();
     let validation = (!request.expectations.is_empty()).then(|| validator.finish(&profile, now_ms));
     let schema = DatasetSchema {
