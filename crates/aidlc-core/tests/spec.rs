@@ -318,3 +318,45 @@ fn arbitrary_text_never_panics() {
         let _ = ProblemSpec::parse(text, "aidlc.toml");
     }
 }
+
+#[test]
+fn data_expectations_are_read_and_checked() {
+    let text = r#"
+[data.expectations]
+rows = [10, 100]
+max_missing_share = 1.5
+not_null = ["id"]
+range = { age = [0, 120] }
+in_set = { country = ["DE", "FR"] }
+pattern = { zip = "([0-9]" }
+mean = { income = [1, 2] }
+freshness_column = "ts"
+"#;
+    let spec = ProblemSpec::parse(text, "aidlc.toml").expect("well-formed");
+    let e = &spec.data.expectations;
+    assert_eq!(e.rows.map(|b| (b.low, b.high)), Some((10.0, 100.0)));
+    assert_eq!(e.not_null, ["id"]);
+    assert_eq!(e.range["age"].high, 120.0);
+    assert_eq!(e.in_set["country"], ["DE", "FR"]);
+    let report = check(text, "aidlc.toml", Some(&["id".to_string()]));
+    let keys: BTreeSet<String> = report.diagnostics.iter().map(|d| d.key.clone()).collect();
+    for key in [
+        "data.expectations.max_missing_share",
+        "data.expectations.pattern.zip",
+        "data.expectations.freshness_column",
+        "data.expectations.range.age",
+    ] {
+        assert!(keys.contains(key), "{key} in {keys:?}");
+    }
+    // A reversed range is a problem of form, named with its key.
+    let reversed = "[data.expectations]\nrange = { age = [5, 1] }\n";
+    let report = check(reversed, "aidlc.toml", None);
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.key == "data.expectations.range.age"
+                && d.code == DiagnosticCode::InvalidValue),
+        "{report}"
+    );
+}

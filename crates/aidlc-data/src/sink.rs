@@ -11,6 +11,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::column::{Column, ColumnKind, ColumnSchema};
 use crate::error::DataError;
@@ -39,10 +40,18 @@ impl ParquetSink {
         let schema = Arc::new(Schema::new(fields));
         let file = File::create(path).map_err(|e| DataError::io(path, e))?;
         // Snappy keeps writing fast; the row-group size bounds the writer's buffered memory.
-        let properties = WriterProperties::builder()
+        // Dictionary encoding pays for text (few distinct labels) but not for measured floats,
+        // where the writer would build a dictionary only to abandon it.
+        let mut builder = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(256 * 1024))
-            .build();
+            .set_max_row_group_row_count(Some(256 * 1024));
+        for c in columns {
+            builder = builder.set_column_dictionary_enabled(
+                ColumnPath::from(c.name.as_str()),
+                c.kind == ColumnKind::Categorical,
+            );
+        }
+        let properties = builder.build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
             .map_err(|e| parquet_error(path, e))?;
         Ok(ParquetSink {

@@ -16,11 +16,11 @@ use aidlc_core::audit::NewAuditEntry;
 use aidlc_core::ids::ContentHash;
 use aidlc_core::records::{DatasetVersion, NewDatasetVersion};
 use aidlc_core::spec::DataExpectations;
-use aidlc_data::quotes::{QuoteScanner, check_quotes, unclosed_quote_error};
+use aidlc_data::quotes::{QuoteParity, check_quotes};
 use aidlc_data::validate::{ValidationReport, Validator};
 use aidlc_data::{
-    BatchReader, DataError, DatasetProfile, FileFormat, ParquetSink, Position, ProfileOptions,
-    Profiler, ReadOptions, ValueType, detect_format,
+    Batch, BatchReader, ColumnKind, DataError, DatasetProfile, FileFormat, ParquetSink, Position,
+    ProfileOptions, Profiler, ReadOptions, ValueType, detect_format, infer_schema,
 };
 use aidlc_stats::drift::{ColumnDriftResult, NumericSample};
 use aidlc_store::{
@@ -138,7 +138,7 @@ pub fn default_name(path: &Path) -> String {
 pub fn hash_file(path: &Path) -> Result<ContentHash, DataServiceError> {
     let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let format = detect_format(path)?;
-    let mut quotes = (format == FileFormat::Csv).then(QuoteScanner::new);
+    let mut quotes = (format == FileFormat::Csv).then(QuoteParity::default);
     let mut hasher = blake3::Hasher::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
@@ -153,10 +153,8 @@ pub fn hash_file(path: &Path) -> Result<ContentHash, DataServiceError> {
             scanner.feed(&buffer[..n]);
         }
     }
-    if let Some((line, field)) = quotes.as_ref().and_then(QuoteScanner::unclosed) {
-        return Err(unclosed_quote_error(path, line, field).into());
-    }
-    if format == FileFormat::CsvGzip {
+    // An odd quote count means a quoted field is never closed; the slower scan names where.
+    if format == FileFormat::CsvGzip || quotes.is_some_and(|q| q.is_open()) {
         check_quotes(path)?;
     }
     Ok(ContentHash::from_blake3(hasher.finalize()))
@@ -171,8 +169,16 @@ pub struct PreparedVersion {
     pub parquet: tempfile::NamedTempFile,
 }
 
-/// Reads the file once (after the schema pass for CSV), profiling, validating and writing the
-/// Parquet copy batch by batch into `temp_dir`. `progress` gets the rows read so far.
+/// Rows of a CSV file read to guess which columns are numeric before the single full pass.
+pub const INFERENCE_ROWS: usize = 100_000;
+
+/// Reads the file in one streaming pass, profiling, validating and writing the Parquet copy
+/// batch by batch into `temp_dir`. `progress` gets the rows read so far.
+///
+/// CSV column kinds are guessed from the first [`INFERENCE_ROWS`] rows (a column is numeric
+/// when every value there is a number); when a later value proves a guess wrong, that column
+/// is read as text and the pass starts again, so the common file is read once and no file is
+/// ever read with a wrong kind.
 pub fn prepare_version(
     request: &IngestRequest,
     temp_dir: &Path,
@@ -180,13 +186,46 @@ pub fn prepare_version(
     progress: &mut dyn FnMut(u64),
 ) -> Result<PreparedVersion, DataServiceError> {
     let path = &request.path;
+    let imposed: BTreeMap<String, ColumnKind> = request
+        .column_types
+        .iter()
+        .map(|(name, t)| (name.clone(), t.read_kind()))
+        .collect();
+    let prefix = ReadOptions {
+        kinds: imposed.clone(),
+        row_range: Some(0..INFERENCE_ROWS),
+        batch_size: request.batch_size,
+        ..ReadOptions::default()
+    };
+    let mut kinds = imposed;
+    for column in infer_schema(path, &prefix)? {
+        kinds.entry(column.name).or_insert(column.kind);
+    }
+    loop {
+        match stream_once(request, &kinds, temp_dir, now_ms, progress) {
+            Err(DataServiceError::Data(DataError::NotNumeric { column, .. }))
+                if !request.column_types.contains_key(&column)
+                    && kinds.get(&column) == Some(&ColumnKind::Numeric) =>
+            {
+                kinds.insert(column, ColumnKind::Categorical);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One full pass with every column's kind fixed.
+fn stream_once(
+    request: &IngestRequest,
+    kinds: &BTreeMap<String, ColumnKind>,
+    temp_dir: &Path,
+    now_ms: i64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PreparedVersion, DataServiceError> {
+    let path = &request.path;
     let format = detect_format(path)?;
     let options = ReadOptions {
-        kinds: request
-            .column_types
-            .iter()
-            .map(|(name, t)| (name.clone(), t.read_kind()))
-            .collect(),
+        kinds: kinds.clone(),
         batch_size: request.batch_size,
         ..ReadOptions::default()
     };
@@ -207,26 +246,50 @@ pub fn prepare_version(
             path: temp_dir.to_path_buf(),
             message: e.to_string(),
         })?;
-    let mut sink = ParquetSink::create(parquet.path(), &read_schema)?;
-    for batch in reader {
-        let batch = batch?;
-        profiler
-            .update(&batch)
-            .map_err(|conflict| DataError::TypeConflict {
-                path: path.clone(),
-                position: Position::of_row(format, conflict.row),
-                column: conflict.column,
-                value: conflict.value,
-                expected: conflict.expected.to_string(),
-            })?;
-        validator.update(&batch);
-        sink.write(&batch)?;
-        progress(profiler.rows());
-    }
+    let sink = ParquetSink::create(parquet.path(), &read_schema)?;
+    // Parquet encoding runs on its own thread, fed batch by batch through a channel of two, so
+    // it overlaps with parsing and profiling on the other core while memory stays bounded.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(2);
+    std::thread::scope(|scope| -> Result<(), DataServiceError> {
+        let writer = scope.spawn(move || -> Result<(), DataError> {
+            let mut sink = sink;
+            for batch in receiver {
+                sink.write(&batch)?;
+            }
+            sink.finish()
+        });
+        let read = (|| -> Result<(), DataServiceError> {
+            for batch in reader {
+                let batch = batch?;
+                profiler
+                    .update(&batch)
+                    .map_err(|conflict| DataError::TypeConflict {
+                        path: path.clone(),
+                        position: Position::of_row(format, conflict.row),
+                        column: conflict.column,
+                        value: conflict.value,
+                        expected: conflict.expected.to_string(),
+                    })?;
+                validator.update(&batch);
+                progress(profiler.rows());
+                if sender.send(batch).is_err() {
+                    // The writer stopped on an error, which its join below reports.
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        drop(sender);
+        let written = writer
+            .join()
+            .expect("the Parquet writer thread does not panic");
+        read?;
+        written?;
+        Ok(())
+    })?;
     if profiler.rows() == 0 {
         return Err(DataError::NoRows { path: path.clone() }.into());
     }
-    sink.finish()?;
     let profile = profiler.finish();
     let validation = (!request.expectations.is_empty()).then(|| validator.finish(&profile, now_ms));
     let schema = DatasetSchema {

@@ -120,3 +120,44 @@ async fn ingest_diff_and_the_validity_gate() {
     assert_eq!(last.entry.action, "dataset_version.override_invalid");
     assert_eq!(last.entry.reason.as_deref(), Some("known short file"));
 }
+
+/// A column that looks numeric in the rows used for the guess and holds text further down is
+/// read as text, with every row kept.
+#[tokio::test]
+async fn a_late_text_value_turns_a_guessed_numeric_column_into_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("aidlc.db").display().to_string())
+        .await
+        .unwrap();
+    let artifacts = LocalArtifactStore::new(dir.path().join("artifacts"));
+    let rows = aidlc_service::data::INFERENCE_ROWS + 10;
+    let mut text = String::from("x,y\n");
+    for i in 0..rows {
+        let x = if i == rows - 3 {
+            "late".to_string()
+        } else {
+            (i % 7).to_string()
+        };
+        text.push_str(&format!("{x},{}\n", i as f64 * 0.5));
+    }
+    let path = write(dir.path(), "late.csv", &text);
+    let outcome = ingest(
+        &store,
+        &artifacts,
+        &ctx(None),
+        &IngestRequest::new(&path),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let d = details(outcome.version).unwrap();
+    assert_eq!(d.profile.rows as usize, rows);
+    assert_eq!(d.schema.columns[0].value_type, ValueType::Categorical);
+    assert_eq!(d.profile.columns[0].distinct, 8);
+    assert_eq!(d.schema.columns[1].value_type, ValueType::Float);
+    // Nothing of the abandoned pass is left in the temporary folder.
+    let leftovers = std::fs::read_dir(artifacts.root().join("tmp"))
+        .unwrap()
+        .count();
+    assert_eq!(leftovers, 0);
+}
