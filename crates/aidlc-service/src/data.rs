@@ -238,8 +238,9 @@ fn stream_once(
         path: temp_dir.to_path_buf(),
         message: e.to_string(),
     })?;
+    sweep_abandoned_temp_files(temp_dir);
     let parquet = tempfile::Builder::new()
-        .prefix("ingest-")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .suffix(".parquet")
         .tempfile_in(temp_dir)
         .map_err(|e| DataServiceError::Io {
@@ -583,4 +584,61 @@ pub async fn require_valid<S: AuditStore>(
         )])
         .await?;
     Ok(())
+}
+
+/// Temporary Parquet copies are named `ingest-<pid>-…` so that one left by a killed ingest
+/// (no destructor runs on kill -9) can be told apart from one a live ingest is writing.
+const TEMP_PREFIX: &str = "ingest-";
+
+/// Removes temporary ingest files whose process no longer exists, so an interrupted ingest
+/// leaves nothing behind once the next ingest starts. Files of live processes are kept.
+pub fn sweep_abandoned_temp_files(temp_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(temp_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process exists; where this cannot be told (no `/proc`), it is assumed alive so
+/// nothing in use is ever removed.
+fn process_alive(pid: u32) -> bool {
+    let proc_root = std::path::Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return true;
+    }
+    proc_root.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod temp_file_tests {
+    #[test]
+    fn abandoned_temp_files_are_swept_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // Pid 4194304 is above Linux's largest pid (2^22), so no process can have it.
+        let dead = dir.path().join("ingest-4194304-abc.parquet");
+        let live = dir
+            .path()
+            .join(format!("ingest-{}-abc.parquet", std::process::id()));
+        let other = dir.path().join("unrelated.bin");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        super::sweep_abandoned_temp_files(dir.path());
+        assert!(!dead.exists());
+        assert!(live.exists());
+        assert!(other.exists());
+    }
 }
