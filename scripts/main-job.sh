@@ -10,6 +10,8 @@ echo "== working in $work"
 cd "$work"
 "$aidlc" init --example rainfall
 "$aidlc" check
+"$aidlc" data ingest data/rainfall.csv
+"$aidlc" data show rainfall
 "$aidlc" audit verify
 "$aidlc" --project car-loan init --example car-loan
 "$aidlc" --project car-loan check
