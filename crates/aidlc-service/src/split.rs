@@ -56,6 +56,10 @@ pub struct SplitColumns {
     /// The label value that is the positive class, as text.
     pub positive_label: Option<String>,
     pub label_delay_ms: Option<i64>,
+    /// What one unit of a numeric time column is worth in milliseconds (`[problem] time_unit`);
+    /// `None` reads numbers as milliseconds. Text times are dates and need no unit.
+    #[serde(default)]
+    pub time_unit_ms: Option<i64>,
 }
 
 /// What is stored as the manifest artifact: enough to rebuild every split exactly.
@@ -208,7 +212,19 @@ pub fn compute_split(
     let times = columns
         .time
         .as_deref()
-        .map(|c| times_of(table, c))
+        .map(|c| {
+            // Numbers in a time column count `time_unit_ms` each (a day index, epoch seconds…),
+            // so gaps, cut-offs and label delays compare in one unit.
+            let unit = match column(table, c, "time")? {
+                Column::Numeric(_) => columns.time_unit_ms.unwrap_or(1),
+                Column::Categorical(_) => 1,
+            };
+            times_of(table, c).map(|ts| {
+                ts.into_iter()
+                    .map(|t| t.map(|v| v.saturating_mul(unit)))
+                    .collect::<Vec<_>>()
+            })
+        })
         .transpose()?;
     let labels = columns
         .label

@@ -287,3 +287,45 @@ fn split_settings_come_from_aidlc_toml_and_late_labels_are_counted() -> Result<(
     assert!(v["report"]["entity_overlap"]["share"].as_f64().unwrap() > 0.5);
     Ok(())
 }
+
+/// The rainfall example's time column is a day index: with `time_unit = "1d"` a one-day label
+/// delay is one day, so the last training day's label is known at the first validation day and
+/// no training row is late. Read as milliseconds, every training row would look late.
+#[test]
+fn a_numeric_day_index_uses_the_declared_time_unit() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = dir.path().join("db.sqlite").display().to_string();
+    let o = aidlc(dir.path(), &store, &["init", "--example", "rainfall"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let late_rows = |dir: &Path| -> Result<u64> {
+        let o = aidlc(
+            dir,
+            &store,
+            &[
+                "data",
+                "split",
+                "data/rainfall.csv",
+                "--kind",
+                "temporal",
+                "--json",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+        Ok(v["report"]["late_labels"]["train_rows"]
+            .as_u64()
+            .expect("late label count"))
+    };
+    assert_eq!(late_rows(dir.path())?, 0);
+    let spec = std::fs::read_to_string(dir.path().join("aidlc.toml"))?;
+    std::fs::write(
+        dir.path().join("aidlc.toml"),
+        spec.replace("time_unit = \"1d\"", ""),
+    )?;
+    assert_eq!(
+        late_rows(dir.path())?,
+        12711,
+        "without a unit the day index reads as milliseconds"
+    );
+    Ok(())
+}

@@ -342,6 +342,9 @@ pub struct Problem {
     pub entity: Option<String>,
     /// The column holding the time of each row, if the data is ordered in time.
     pub time: Option<String>,
+    /// What one unit of a numeric time column stands for, as a duration ("1d" for a day
+    /// index, "1s" for epoch seconds); numbers are milliseconds without it.
+    pub time_unit: Option<LabelDelay>,
     /// `[problem.outcome]`.
     pub outcome: Outcome,
     /// `[problem.label]`.
@@ -536,6 +539,9 @@ impl ReadSection for Problem {
             task: r.keyword(s, "task"),
             entity: r.text(s, "entity"),
             time: r.text(s, "time"),
+            time_unit: r.parsed(s, "time_unit", DELAY_EXPECTED, |text| {
+                LabelDelay::parse(text).map_err(|reason| (reason, None))
+            }),
             outcome: r.section(s, "outcome"),
             label: r.section(s, "label"),
         }

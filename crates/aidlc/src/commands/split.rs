@@ -97,6 +97,7 @@ pub async fn split(app: &App, args: SplitArgs) -> anyhow::Result<ExitCode> {
         label: args.label.clone().or_else(|| problem.label.column.clone()),
         positive_label: problem.label.positive_value.as_ref().map(label_text),
         label_delay_ms: problem.label.delay.map(|d| d.seconds as i64 * 1000),
+        time_unit_ms: problem.time_unit.map(|d| d.seconds as i64 * 1000),
     };
 
     let store = app.store().await?;
