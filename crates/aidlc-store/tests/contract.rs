@@ -13,90 +13,9 @@ use aidlc_store::{
 use anyhow::Result;
 use std::process::Command;
 
-/// A store under test plus what must be cleaned up afterwards.
-struct Backend {
-    store: Store,
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<(String, String)>,
-}
+mod common;
 
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            // Best effort: a leftover schema only costs disk in the test database.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(pool) = sqlx::PgPool::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP SCHEMA {schema} CASCADE"
-                        )))
-                        .execute(&pool)
-                        .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-async fn sqlite_backend() -> Result<Backend> {
-    let dir = tempfile::tempdir()?;
-    let url = dir.path().join("aidlc.db").display().to_string();
-    Ok(Backend {
-        store: Store::open(&url).await?,
-        url,
-        _dir: Some(dir),
-        pg_schema: None,
-    })
-}
-
-/// A fresh schema per test so tests run in parallel against one database.
-async fn postgres_backend(base: &str) -> Result<Backend> {
-    let schema = format!("aidlc_test_{}", uuid_like());
-    let admin = sqlx::PgPool::connect(base).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await?;
-    admin.close().await;
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    Ok(Backend {
-        store: Store::open(&url).await?,
-        url,
-        _dir: None,
-        pg_schema: Some((base.to_string(), schema)),
-    })
-}
-
-fn uuid_like() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{:x}_{}", t, std::process::id())
-}
-
-async fn backends() -> Result<Vec<Backend>> {
-    let mut out = vec![sqlite_backend().await?];
-    if let Ok(base) = std::env::var("AIDLC_TEST_POSTGRES_URL") {
-        out.push(postgres_backend(&base).await?);
-    }
-    Ok(out)
-}
-
-fn ctx(actor: &str) -> AuditContext {
-    AuditContext {
-        actor: actor.to_string(),
-        at_ms: 1_750_000_000_000,
-        reason: None,
-    }
-}
+use common::{backends, ctx};
 
 fn dataset(name: &str, bytes: &[u8]) -> NewDatasetVersion {
     NewDatasetVersion {

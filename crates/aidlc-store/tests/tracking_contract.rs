@@ -4,82 +4,17 @@
 use aidlc_core::ids::ContentHash;
 use aidlc_core::records::RunStatus;
 use aidlc_store::{
-    AliasPolicy, AuditContext, AuditFilter, AuditStore, Comparison, ExperimentSearch, FilterValue,
-    KeyValue, Lifecycle, LogBatch, LoggedModelSearch, LoggedModelStatus, Metric, ModelOutput,
+    AliasPolicy, AuditFilter, AuditStore, Comparison, ExperimentSearch, FilterValue, KeyValue,
+    Lifecycle, LogBatch, LoggedModelSearch, LoggedModelStatus, Metric, ModelOutput,
     NewEvaluationReport, NewLoggedModel, NewRegistryVersion, NewTrackedRun, RegistryStore,
     RegistryVersionSearch, RunAttribute, RunClause, RunField, RunOrder, RunSearch, RunUpdate,
     Store, StoreError, TrackingStore, ViewType,
 };
 use anyhow::Result;
 
-/// A store under test plus what must be cleaned up afterwards.
-struct Backend {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<(String, String)>,
-}
+mod common;
 
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            // Best effort: a leftover schema only costs disk in the test database.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(pool) = sqlx::PgPool::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP SCHEMA {schema} CASCADE"
-                        )))
-                        .execute(&pool)
-                        .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-async fn backends() -> Result<Vec<Backend>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("aidlc.db").display().to_string();
-    let mut out = vec![Backend {
-        store: Store::open(&path).await?,
-        _dir: Some(dir),
-        pg_schema: None,
-    }];
-    if let Ok(base) = std::env::var("AIDLC_TEST_POSTGRES_URL") {
-        // A fresh schema per test so tests run in parallel against one database.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let schema = format!("aidlc_tracking_{nanos:x}_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&base).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
-            .await?;
-        admin.close().await;
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-        out.push(Backend {
-            store: Store::open(&url).await?,
-            _dir: None,
-            pg_schema: Some((base, schema)),
-        });
-    }
-    Ok(out)
-}
-
-fn ctx(actor: &str) -> AuditContext {
-    AuditContext {
-        actor: actor.to_string(),
-        at_ms: 1_750_000_000_000,
-        reason: None,
-    }
-}
+use common::{backends, ctx};
 
 fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
     Metric {
