@@ -49,6 +49,30 @@ macro_rules! impl_backend {
                 .map_err(|e| StoreError::Corrupt(format!("{what} is not valid JSON: {e}")))
         }
 
+        /// Applies the migrations not yet recorded in `schema_version`, in ascending version
+        /// order, inside the caller's (locked) transaction.
+        async fn apply_migrations(tx: &mut Tx, migrations: &[(i64, &'static str)]) -> Result<()> {
+            let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_version")
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("version"))
+                .collect::<Result<_, _>>()?;
+            let mut pending: Vec<_> = migrations
+                .iter()
+                .filter(|(v, _)| !applied.contains(v))
+                .collect();
+            pending.sort_by_key(|(v, _)| *v);
+            for (version, sql) in pending {
+                sqlx::Executor::execute(&mut **tx, *sql).await?;
+                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                    .bind(*version)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
         /// Chains `batch` onto the stored head and inserts it, inside the caller's transaction.
         async fn append_in_tx(tx: &mut Tx, batch: Vec<NewAuditEntry>) -> Result<Vec<AuditEntry>> {
             if batch.is_empty() {

@@ -52,24 +52,7 @@ impl PgStore {
             .await?;
         tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
             .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_version")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("version"))
-            .collect::<Result<_, _>>()?;
-        let mut pending: Vec<_> = MIGRATIONS
-            .iter()
-            .filter(|(v, _)| !applied.contains(v))
-            .collect();
-        pending.sort_by_key(|(v, _)| *v);
-        for (version, sql) in pending {
-            tx.execute(*sql).await?;
-            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                .bind(*version)
-                .execute(&mut *tx)
-                .await?;
-        }
+        apply_migrations(&mut tx, MIGRATIONS).await?;
         tx.commit().await?;
         Ok(())
     }
