@@ -101,6 +101,10 @@ macro_rules! keyword_enum {
     };
 }
 
+// After the macro, which it uses.
+mod train;
+pub use train::{BuiltinTrainer, ClassWeight, GbdtSection, LogisticSection, TrainSection};
+
 keyword_enum! {
     /// What kind of prediction the problem asks for.
     Task {
@@ -329,6 +333,8 @@ pub struct ProblemSpec {
     pub store: StoreSection,
     /// `[split]`: how the data is split into train, validation and test.
     pub split: SplitSection,
+    /// `[train]`: how `aidlc train` makes a model.
+    pub train: TrainSection,
 }
 
 /// `[problem]`.
@@ -663,6 +669,7 @@ impl ReadSection for ProblemSpec {
             data: r.section(s, "data"),
             store: r.section(s, "store"),
             split: r.section(s, "split"),
+            train: r.section(s, "train"),
         }
     }
 }

@@ -411,3 +411,51 @@ fn the_split_section_is_read_and_checked_against_its_kind() {
     let text = format!("{COMPLETE}\n[split]\nkind = \"by_magic\"\n");
     assert!(ProblemSpec::parse(&text, "aidlc.toml").is_err());
 }
+
+#[test]
+fn train_section_reads_trainer_and_hyperparameters() {
+    let text = format!(
+        "{COMPLETE}\n[train]\nbuiltin = \"gbdt\"\nseed = 7\nfeatures = [\"temperature\"]\n\n[train.gbdt]\nn_trees = 200\nlearning_rate = 0.05\nmax_leaves = 15\n\n[train.logistic]\nl2 = 0.5\nclass_weight = \"balanced\"\n"
+    );
+    let spec = ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+    assert_eq!(spec.train.builtin, Some(BuiltinTrainer::Gbdt));
+    assert_eq!(spec.train.seed, Some(7.0));
+    assert_eq!(spec.train.features, vec!["temperature".to_string()]);
+    assert_eq!(spec.train.gbdt.n_trees, Some(200.0));
+    assert_eq!(spec.train.gbdt.max_leaves, Some(15.0));
+    assert_eq!(
+        spec.train.logistic.class_weight,
+        Some(ClassWeight::Balanced)
+    );
+    assert!(check(&text, "aidlc.toml", None).is_ok());
+}
+
+#[test]
+fn train_section_rejects_unknown_trainers_and_bad_values() {
+    let err = ProblemSpec::parse(
+        &format!("{COMPLETE}\n[train]\nbuiltin = \"svm\"\n"),
+        "aidlc.toml",
+    )
+    .unwrap_err();
+    assert_eq!(err.key, "train.builtin");
+    assert!(err.message.contains("`gbdt`"), "{}", err.message);
+    let err = ProblemSpec::parse(
+        &format!("{COMPLETE}\n[train.gbdt]\ntrees = 3\n"),
+        "aidlc.toml",
+    )
+    .unwrap_err();
+    assert_eq!(err.key, "train.gbdt.trees");
+    let text = format!(
+        "{COMPLETE}\n[train]\nbuiltin = \"gbdt\"\ncommand = \"python train.py\"\n\n[train.gbdt]\nlearning_rate = 2\nmax_bins = 1000\n"
+    );
+    let report = check(&text, "aidlc.toml", None);
+    let found = keys(&report);
+    for key in ["train", "train.gbdt.learning_rate", "train.gbdt.max_bins"] {
+        assert!(found.contains(&key), "{key} not in {found:?}");
+    }
+    let line = report
+        .errors()
+        .find(|d| d.key == "train.gbdt.learning_rate")
+        .and_then(|d| d.line);
+    assert!(line.is_some());
+}

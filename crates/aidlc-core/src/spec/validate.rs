@@ -76,6 +76,9 @@ pub(crate) fn validate(
     business(spec, task, &mut findings);
     data_and_store(spec, &mut findings);
     split(spec, &mut findings);
+    for (key, message) in super::train::problems(&spec.train, task) {
+        findings.error(key, DiagnosticCode::BadValue, message);
+    }
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);
     }
