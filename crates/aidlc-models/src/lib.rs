@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod error;
 pub mod frame;
 pub mod signature;
+pub mod train;
 
 pub use builtin::BuiltinModel;
 pub use error::ModelError;
