@@ -8,12 +8,16 @@
 pub mod builtin;
 pub mod error;
 pub mod frame;
+pub mod load;
+pub mod onnx;
 pub mod signature;
 pub mod train;
 
 pub use builtin::BuiltinModel;
 pub use error::ModelError;
 pub use frame::Frame;
+pub use load::{ModelFormat, detect_format, load_model, load_model_bytes};
+pub use onnx::{OnnxModel, export_onnx, init_runtime};
 pub use signature::{Feature, FeatureKind, Inputs, ModelTask, Signature};
 
 /// What a model answers for a batch of rows.
