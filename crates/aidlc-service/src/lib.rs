@@ -9,5 +9,6 @@ pub mod drift;
 pub mod features;
 pub mod labels;
 pub mod split;
+pub mod train;
 
 pub use drift::{DriftError, DriftInputs, DriftReport, DriftRequest, MethodChoice, drift_report};
