@@ -33,5 +33,5 @@ pub use reader::{
     Batch, BatchReader, DEFAULT_BATCH_SIZE, FileFormat, ReadOptions, Table, column_names,
     detect_format, infer_schema, read_table,
 };
-pub use sink::ParquetSink;
+pub use sink::{ParquetSink, TableSink};
 pub use writer::{format_for_name, write_table};

@@ -1,5 +1,5 @@
-//! Writing typed batches to a Parquet file, batch by batch: numeric columns as nullable
-//! float64 (a missing value is a null), text columns as nullable UTF-8.
+//! Writing typed batches to a file, batch by batch: Parquet (numeric columns as nullable
+//! float64, a missing value a null; text columns as nullable UTF-8) or CSV, plain or gzip.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -102,5 +102,96 @@ fn parquet_error(path: &Path, error: parquet::errors::ParquetError) -> DataError
     DataError::Parquet {
         path: path.to_path_buf(),
         message: error.to_string(),
+    }
+}
+
+/// A CSV, gzip CSV or Parquet file (by its name) written batch by batch under a temporary name
+/// and renamed into place by [`TableSink::finish`], so an interrupted write never leaves half a
+/// file under the final name.
+pub struct TableSink {
+    path: PathBuf,
+    tmp: PathBuf,
+    /// `None` once finished.
+    inner: Option<SinkKind>,
+}
+
+enum SinkKind {
+    Parquet(ParquetSink),
+    Csv(std::io::BufWriter<File>),
+    CsvGzip(flate2::write::GzEncoder<std::io::BufWriter<File>>),
+}
+
+impl TableSink {
+    pub fn create(path: &Path, columns: &[ColumnSchema]) -> Result<TableSink, DataError> {
+        use crate::reader::FileFormat;
+        let tmp = path.with_extension(format!(
+            "{}.tmp",
+            path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+        ));
+        let io = |e: std::io::Error| DataError::io(path, e);
+        let inner = match crate::writer::format_for_name(path) {
+            FileFormat::Parquet => SinkKind::Parquet(ParquetSink::create(&tmp, columns)?),
+            FileFormat::Csv => {
+                let mut out = std::io::BufWriter::new(File::create(&tmp).map_err(io)?);
+                crate::writer::write_csv_header(&mut out, columns).map_err(io)?;
+                SinkKind::Csv(out)
+            }
+            FileFormat::CsvGzip => {
+                let file = std::io::BufWriter::new(File::create(&tmp).map_err(io)?);
+                let mut out = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+                crate::writer::write_csv_header(&mut out, columns).map_err(io)?;
+                SinkKind::CsvGzip(out)
+            }
+        };
+        Ok(TableSink {
+            path: path.to_path_buf(),
+            tmp,
+            inner: Some(inner),
+        })
+    }
+
+    /// Appends one batch (columns in the schema's order).
+    pub fn write(&mut self, batch: &Batch) -> Result<(), DataError> {
+        let io = |e: std::io::Error| DataError::io(&self.path, e);
+        match &mut self.inner {
+            None => Ok(()),
+            Some(SinkKind::Parquet(sink)) => sink.write(batch),
+            Some(SinkKind::Csv(out)) => {
+                crate::writer::write_csv_rows(out, &batch.columns).map_err(io)
+            }
+            Some(SinkKind::CsvGzip(out)) => {
+                crate::writer::write_csv_rows(out, &batch.columns).map_err(io)
+            }
+        }
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn finish(mut self) -> Result<(), DataError> {
+        let path = self.path.clone();
+        let io = |e: std::io::Error| DataError::io(&path, e);
+        match self.inner.take() {
+            None => {}
+            Some(SinkKind::Parquet(sink)) => sink.finish()?,
+            Some(SinkKind::Csv(out)) => out
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .map_err(io)?,
+            Some(SinkKind::CsvGzip(out)) => out
+                .finish()
+                .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+                .and_then(|f| f.sync_all())
+                .map_err(io)?,
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(io)
+    }
+}
+
+impl Drop for TableSink {
+    fn drop(&mut self) {
+        // A sink dropped before `finish` was abandoned: its partial file goes.
+        if self.inner.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }

@@ -79,13 +79,24 @@ fn write_csv(
     schema: &[ColumnSchema],
     columns: &[Column],
 ) -> std::io::Result<()> {
+    write_csv_header(out, schema)?;
+    write_csv_rows(out, columns)
+}
+
+pub(crate) fn write_csv_header(
+    out: &mut impl Write,
+    schema: &[ColumnSchema],
+) -> std::io::Result<()> {
     for (i, c) in schema.iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
         csv_field(out, &c.name)?;
     }
-    out.write_all(b"\n")?;
+    out.write_all(b"\n")
+}
+
+pub(crate) fn write_csv_rows(out: &mut impl Write, columns: &[Column]) -> std::io::Result<()> {
     let n_rows = columns.first().map_or(0, Column::len);
     for row in 0..n_rows {
         for (i, column) in columns.iter().enumerate() {

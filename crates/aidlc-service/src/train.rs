@@ -275,8 +275,20 @@ fn same_label(a: &str, b: &str) -> bool {
         )
 }
 
+/// A label column as class names. Whole numbers are written without a fraction, so a label
+/// stored as float64 in Parquet (`1.0`) names the same class as in the CSV it came from (`1`).
 fn label_texts(label: &Column) -> Vec<Option<String>> {
     crate::split::texts(label)
+        .into_iter()
+        .map(|t| t.map(|t| normalize_label(&t)))
+        .collect()
+}
+
+fn normalize_label(text: &str) -> String {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+        _ => text.to_string(),
+    }
 }
 
 /// The target of a table's label column, with the row that breaks it named.

@@ -28,6 +28,12 @@ impl App {
             .with_context(|| format!("cannot open the metadata store at {}", self.settings.store))
     }
 
+    /// Loads ONNX Runtime from the configured library, once; without one configured, ONNX
+    /// models fail with a message saying how to get it, and built-in models keep working.
+    pub fn init_onnx_runtime(&self) -> Result<(), aidlc_models::ModelError> {
+        aidlc_models::init_runtime(self.settings.onnxruntime.as_deref())
+    }
+
     /// Who, when and why, for the audit entries of a change made now.
     pub fn audit_context(&self, reason: Option<String>) -> AuditContext {
         AuditContext {
@@ -51,16 +57,17 @@ fn read_store_settings(path: &std::path::Path) -> FileStoreSettings {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return FileStoreSettings::default();
     };
-    let store = doc.get("store").and_then(|s| s.as_table());
-    let get = |k: &str| {
-        store
+    let get = |section: &str, k: &str| {
+        doc.get(section)
+            .and_then(|s| s.as_table())
             .and_then(|s| s.get(k))
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };
     FileStoreSettings {
-        url: get("url"),
-        artifacts: get("artifacts"),
+        url: get("store", "url"),
+        artifacts: get("store", "artifacts"),
+        onnxruntime: get("runtime", "onnxruntime"),
     }
 }
 
@@ -77,5 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(cmd) => commands::models::run(&app, cmd).await,
         Command::Labels(cmd) => commands::labels::run(&app, cmd).await,
         Command::Features(cmd) => commands::features::run(&app, cmd),
+        Command::Train(args) => commands::train::run(&app, args).await,
+        Command::Predict(args) => commands::predict::run(&app, args).await,
     }
 }

@@ -32,6 +32,10 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The ONNX Runtime library (libonnxruntime.so) [default: aidlc.toml `[runtime] onnxruntime`,
+    /// else $ORT_DYLIB_PATH].
+    #[arg(long, global = true, env = "AIDLC_ONNXRUNTIME", value_name = "FILE")]
+    pub onnxruntime: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +65,48 @@ pub enum Command {
     /// Data: point-in-time joins of entity rows with feature rows.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// Development: train a model as `[train]` says, on a split of a valid dataset version; the run
+    /// is tracked and the model registered with its lineage.
+    Train(TrainArgs),
+    /// Batch scoring: a CSV or Parquet file through a model into Parquet or CSV (input columns + outputs).
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// A data file or a recorded dataset NAME[@VERSION] [default: the file in `[data] source`].
+    #[arg(long, value_name = "FILE_OR_NAME[@VERSION]")]
+    pub data: Option<String>,
+    /// The registered model the new version goes to [default: problem.name].
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// A name for the run.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Train even though aidlc.toml fails `aidlc check` or the dataset version is invalid; the
+    /// reason is audited.
+    #[arg(long = "override", value_name = "REASON")]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model: NAME@ALIAS, NAME/VERSION, or a model file (aidlc JSON or ONNX).
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+    /// The rows to score (CSV, gzip CSV or Parquet).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write input columns plus predictions (.parquet, .csv or .csv.gz).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// For a model whose input is one [N, F] tensor: the F columns, in order
+    /// [default: the file's numeric columns in file order].
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub features: Option<Vec<String>>,
+    /// Rows scored per batch; memory stays bounded by it.
+    #[arg(long, default_value_t = 8192, value_name = "ROWS")]
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +319,14 @@ pub enum ModelsCommand {
     Lineage {
         #[arg(value_name = "NAME@ALIAS|NAME/VERSION")]
         reference: String,
+    },
+    /// Write a built-in model version as ONNX, so any ONNX runtime can serve it.
+    Export {
+        #[arg(value_name = "NAME@ALIAS|NAME/VERSION")]
+        reference: String,
+        /// The .onnx file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 

@@ -24,6 +24,8 @@ pub struct Settings {
     pub json: bool,
     /// Who is acting, for the audit log.
     pub actor: String,
+    /// The ONNX Runtime library, when one is configured.
+    pub onnxruntime: Option<PathBuf>,
 }
 
 /// The `[store]` keys read from aidlc.toml, when present and readable.
@@ -31,6 +33,8 @@ pub struct Settings {
 pub struct FileStoreSettings {
     pub url: Option<String>,
     pub artifacts: Option<String>,
+    /// `[runtime] onnxruntime`.
+    pub onnxruntime: Option<String>,
 }
 
 impl Settings {
@@ -60,6 +64,17 @@ impl Settings {
             (None, Some(a)) => (PathBuf::from(in_project(a)), FROM_FILE),
             (None, None) => (project_dir.join(".aidlc").join("artifacts"), FROM_DEFAULT),
         };
+        // The flag (or AIDLC_ONNXRUNTIME) wins over ORT_DYLIB_PATH, the variable ONNX Runtime's
+        // own tools read, which wins over aidlc.toml.
+        let onnxruntime = g
+            .onnxruntime
+            .clone()
+            .or_else(|| std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from))
+            .or_else(|| {
+                file.onnxruntime
+                    .as_deref()
+                    .map(|p| PathBuf::from(in_project(p)))
+            });
         Self {
             project_dir,
             store,
@@ -68,6 +83,7 @@ impl Settings {
             artifacts_source,
             json: g.json,
             actor: os_user(),
+            onnxruntime,
         }
     }
 

@@ -41,9 +41,6 @@ pub fn check_project(spec_path: &Path) -> anyhow::Result<CheckReport> {
 
 /// Later stages call this before they train or deploy: the contract must pass `check`, or the
 /// user must say why it may be bypassed, which is recorded in the audit log.
-// Train and deploy, which call this, arrive with the development and deployment stages; the
-// rule itself is tested below so they inherit a proven gate.
-#[allow(dead_code)]
 pub async fn require_framing(
     spec_path: &Path,
     store: &impl AuditStore,

@@ -335,6 +335,24 @@ pub struct ProblemSpec {
     pub split: SplitSection,
     /// `[train]`: how `aidlc train` makes a model.
     pub train: TrainSection,
+    /// `[runtime]`: where the model runtimes are; the command line's configuration ranks it
+    /// above defaults and below the environment and flags.
+    pub runtime: RuntimeSection,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeSection {
+    /// Path of the ONNX Runtime shared library (`libonnxruntime.so`).
+    pub onnxruntime: Option<String>,
+}
+
+impl ReadSection for RuntimeSection {
+    fn read(r: &mut Reader<'_>, s: &mut Section<'_, '_>) -> Self {
+        RuntimeSection {
+            onnxruntime: r.text(s, "onnxruntime"),
+        }
+    }
 }
 
 /// `[problem]`.
@@ -670,6 +688,7 @@ impl ReadSection for ProblemSpec {
             store: r.section(s, "store"),
             split: r.section(s, "split"),
             train: r.section(s, "train"),
+            runtime: r.section(s, "runtime"),
         }
     }
 }

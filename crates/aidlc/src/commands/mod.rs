@@ -9,5 +9,7 @@ pub mod features;
 pub mod init;
 pub mod labels;
 pub mod models;
+pub mod predict;
 pub mod server;
 pub mod split;
+pub mod train;

@@ -19,7 +19,86 @@ pub async fn run(app: &App, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
         ModelsCommand::Show { reference } => show(app, &reference).await,
         ModelsCommand::Alias(args) => alias(app, args).await,
         ModelsCommand::Lineage { reference } => lineage(app, &reference).await,
+        ModelsCommand::Export { reference, out } => export(app, &reference, &out).await,
     }
+}
+
+/// A model to score with, and the registry version it came from when it came from one.
+pub struct LoadedModel {
+    pub model: Box<dyn aidlc_models::Model>,
+    pub version: Option<RegistryVersion>,
+    pub bytes: Vec<u8>,
+    /// How the user named it, for reports.
+    pub reference: String,
+}
+
+/// Loads NAME@ALIAS, NAME/VERSION or a model file (aidlc JSON or ONNX). A path that exists is a
+/// file; anything else is a registry reference.
+pub async fn load_model_ref(
+    app: &App,
+    store: &Store,
+    reference: &str,
+) -> anyhow::Result<LoadedModel> {
+    let path = std::path::Path::new(reference);
+    let (bytes, version, name) = if path.is_file() {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        (bytes, None, reference.to_string())
+    } else {
+        let version = resolve_version(store, &parse_reference(reference)?).await?;
+        let artifacts = LocalArtifactStore::new(&app.settings.artifacts);
+        let bytes = artifacts
+            .get_bytes(&version.artifact)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read the artifact of {} version {}",
+                    version.model, version.version
+                )
+            })?;
+        let name = format!("{}/{}", version.model, version.version);
+        (bytes, Some(version), name)
+    };
+    if aidlc_models::detect_format(&bytes, &name)? == aidlc_models::ModelFormat::Onnx {
+        app.init_onnx_runtime()?;
+    }
+    let model = aidlc_models::load_model_bytes(bytes.clone(), &name)?;
+    Ok(LoadedModel {
+        model,
+        version,
+        bytes,
+        reference: reference.to_string(),
+    })
+}
+
+async fn export(app: &App, reference: &str, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let store = app.store().await?;
+    let version = resolve_version(&store, &parse_reference(reference)?).await?;
+    let artifacts = LocalArtifactStore::new(&app.settings.artifacts);
+    let bytes = artifacts.get_bytes(&version.artifact).await?;
+    let name = format!("{}/{}", version.model, version.version);
+    if aidlc_models::detect_format(&bytes, &name)? != aidlc_models::ModelFormat::Builtin {
+        bail!("{name} is already an ONNX model; `aidlc models show {name}` names its artifact");
+    }
+    let model = aidlc_models::BuiltinModel::from_bytes(&bytes, std::path::Path::new(&name))?;
+    let onnx = aidlc_models::export_onnx(&model)?;
+    let tmp = out.with_extension("onnx.tmp");
+    std::fs::write(&tmp, &onnx)
+        .and_then(|()| std::fs::rename(&tmp, out))
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    if app.settings.json {
+        print_json(&serde_json::json!({
+            "model": version.model, "version": version.version,
+            "out": out.display().to_string(), "bytes": onnx.len(),
+        }))?;
+    } else {
+        println!(
+            "wrote {} ({} bytes): {name} as ONNX (ai.onnx 17, ai.onnx.ml 3)",
+            out.display(),
+            onnx.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Where a version's lineage comes from when it was registered with `--run`: a native run

@@ -68,3 +68,89 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
 }
+
+/// A tracking server running on its own thread and runtime for as long as a command needs one
+/// (an external training command logging with the `mlflow` client). Its own runtime keeps it
+/// answering while the command's thread waits on the child process.
+pub struct BackgroundServer {
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundServer {
+    pub fn start(app: &App) -> anyhow::Result<BackgroundServer> {
+        let store_url = app.settings.store.clone();
+        let mlflow_artifacts = app.settings.artifacts.join("mlflow");
+        let actor = app.settings.actor.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("aidlc-tracking".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let started = async {
+                        let store = aidlc_store::Store::open(&store_url).await?;
+                        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                        anyhow::Ok((store, listener))
+                    }
+                    .await;
+                    let (store, listener) = match started {
+                        Ok(ok) => ok,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let addr = match listener.local_addr() {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.into()));
+                            return;
+                        }
+                    };
+                    let config = ServerConfig {
+                        store,
+                        mlflow_artifacts,
+                        alias_policy: AliasPolicy::default(),
+                        actor,
+                        clock: Arc::new(now_ms),
+                    };
+                    let _ = ready_tx.send(Ok(format!("http://{addr}")));
+                    let _ = aidlc_server::serve(listener, AppState::new(config), async {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+                });
+            })?;
+        let url = ready_rx
+            .recv()
+            .context("the tracking server thread stopped before it was ready")??;
+        Ok(BackgroundServer {
+            url,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
