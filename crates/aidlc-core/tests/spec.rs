@@ -360,3 +360,32 @@ freshness_column = "ts"
         "{report}"
     );
 }
+
+/// The example's commented `[evaluate]` block, uncommented.
+fn with_evaluate_uncommented(text: &str) -> String {
+    let start = text
+        .find("# [evaluate]")
+        .expect("the example shows [evaluate]");
+    let block: String = text[start..]
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .or_else(|| l.strip_prefix('#'))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("{}{block}\n", &text[..start])
+}
+
+#[test]
+fn the_examples_evaluate_blocks_pass_check_when_uncommented() {
+    for name in ["rainfall", "car-loan"] {
+        let text = with_evaluate_uncommented(example(name).unwrap().spec_toml);
+        let columns = source_columns(name);
+        let report = check(&text, SPEC_FILE_NAME, Some(&columns));
+        assert!(report.diagnostics.is_empty(), "{name}:\n{report}");
+        let spec = ProblemSpec::parse(&text, SPEC_FILE_NAME).unwrap();
+        assert!(!spec.evaluate.gates.is_empty() && !spec.evaluate.slices.is_empty());
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod drift;
+pub mod evaluate;
 pub mod features;
 pub mod labels;
 pub mod split;

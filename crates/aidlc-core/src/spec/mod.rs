@@ -104,6 +104,13 @@ macro_rules! keyword_enum {
 // After the macro, which it uses.
 mod train;
 pub use train::{BuiltinTrainer, ClassWeight, GbdtSection, LogisticSection, TrainSection};
+// After the macro, which it uses.
+mod evaluate;
+
+pub use evaluate::{
+    DEFAULT_BOOTSTRAP, DEFAULT_MIN_SLICE_ROWS, DEFAULT_SLICE_BINS, EvaluateSection, Gate, GateOp,
+    GatePath, GateRhs, Perturbation, PerturbationKind, SliceSpec,
+};
 
 keyword_enum! {
     /// What kind of prediction the problem asks for.
@@ -335,6 +342,8 @@ pub struct ProblemSpec {
     pub split: SplitSection,
     /// `[train]`: how `aidlc train` makes a model.
     pub train: TrainSection,
+    /// `[evaluate]`: slices, bootstrap, robustness and the gates a model must pass.
+    pub evaluate: EvaluateSection,
     /// `[runtime]`: where the model runtimes are; the command line's configuration ranks it
     /// above defaults and below the environment and flags.
     pub runtime: RuntimeSection,
@@ -688,6 +697,7 @@ impl ReadSection for ProblemSpec {
             store: r.section(s, "store"),
             split: r.section(s, "split"),
             train: r.section(s, "train"),
+            evaluate: r.section(s, "evaluate"),
             runtime: r.section(s, "runtime"),
         }
     }

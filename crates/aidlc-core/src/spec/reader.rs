@@ -373,6 +373,110 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A boolean.
+    pub(crate) fn boolean(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+    ) -> Option<bool> {
+        self.scalar(section, key, "true or false", |_, _, value| {
+            match value.get_ref() {
+                DeValue::Boolean(b) => Found::Value(*b),
+                _ => Found::Mismatch,
+            }
+        })
+    }
+
+    /// An array of strings, each of which must parse into `T`; `parse` returns the reason and,
+    /// when it can point into the string, the 1-based character column of the problem.
+    pub(crate) fn parsed_list<T>(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+        expected: &str,
+        mut parse: impl FnMut(&str) -> Result<T, (String, Option<usize>)>,
+    ) -> Vec<T> {
+        let Some((path, value)) = self.entry(section, key) else {
+            return Vec::new();
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(&path, value, &format!("an array of strings ({expected})"));
+            return Vec::new();
+        };
+        let mut result = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            self.places
+                .positions
+                .insert(item_path.clone(), self.lines.span_position(&item.span()));
+            match item.get_ref() {
+                DeValue::String(s) if s.trim().is_empty() => {
+                    self.placeholder(&item_path, &item.span(), expected)
+                }
+                DeValue::String(s) => match parse(s) {
+                    Ok(v) => result.push(v),
+                    Err((reason, inner)) => self.invalid_inside(&item_path, item, s, reason, inner),
+                },
+                _ => self.wrong_type(&item_path, item, expected),
+            }
+        }
+        result
+    }
+
+    /// A table whose keys are free names and whose values are strings that must parse into
+    /// `T`. Positions are recorded under `path.name`.
+    pub(crate) fn parsed_map<T>(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+        expected: &str,
+        mut parse: impl FnMut(&str) -> Result<T, (String, Option<usize>)>,
+    ) -> BTreeMap<String, T> {
+        self.free_map(
+            section,
+            key,
+            &format!("a table of name = \"{expected}\""),
+            |r, path, value| match value.get_ref() {
+                DeValue::String(s) if s.trim().is_empty() => {
+                    r.placeholder(path, &value.span(), expected);
+                    None
+                }
+                DeValue::String(s) => match parse(s) {
+                    Ok(v) => Some(v),
+                    Err((reason, inner)) => {
+                        r.invalid_inside(path, value, s, reason, inner);
+                        None
+                    }
+                },
+                _ => {
+                    r.wrong_type(path, value, expected);
+                    None
+                }
+            },
+        )
+    }
+
+    /// Reports a string value that does not parse, pointing into the string when the parser
+    /// said where.
+    fn invalid_inside(
+        &mut self,
+        path: &str,
+        value: &Spanned<DeValue<'_>>,
+        text: &str,
+        reason: String,
+        inner_column: Option<usize>,
+    ) {
+        let (line, column) = self.lines.span_position(&value.span());
+        let column = inner_column.map_or(column, |inner| column + inner);
+        self.report(
+            path,
+            Some((line, column)),
+            Severity::Error,
+            DiagnosticCode::InvalidValue,
+            format!("`{path}` = {}: {reason}", short_quoted(text)),
+        );
+    }
+
     /// The value that stands for the positive class: a string, a number or a boolean.
     pub(crate) fn label_value(
         &mut self,

@@ -459,3 +459,175 @@ fn train_section_rejects_unknown_trainers_and_bad_values() {
         .and_then(|d| d.line);
     assert!(line.is_some());
 }
+
+const EVALUATE: &str = r#"
+[evaluate]
+slices = ["visibility < -0.5", "`dew point`", "note"]
+slice_bins = 5
+bootstrap = 500
+seed = 7
+robustness = true
+
+[evaluate.gates]
+beats_baseline = "roc_auc >= baseline + 0.05"
+calibrated = "ece <= 0.05"
+fair = "worst_slice.roc_auc >= 0.70"
+fast = "p99_latency_ms <= constraints"
+small = "model_size_mb < constraints"
+robust = "robustness.noise_0.5.roc_auc_drop <= 0.05"
+no_worse = "log_loss <= champion - 0.001"
+"#;
+
+#[test]
+fn the_evaluate_section_reads_slices_and_gates() {
+    let text = format!("{COMPLETE}{EVALUATE}");
+    let spec = ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+    let e = &spec.evaluate;
+    assert_eq!(e.slices.len(), 3);
+    assert!(matches!(&e.slices[0], SliceSpec::Expression(_)));
+    assert_eq!(e.slices[1], SliceSpec::Column("dew point".into()));
+    assert_eq!(e.slices[2], SliceSpec::Column("note".into()));
+    assert_eq!(
+        (e.bins(), e.bootstrap_resamples(), e.seed_value()),
+        (5, 500, 7)
+    );
+    assert!(e.robustness_on());
+    assert_eq!(e.gates.len(), 7);
+    let gate = e.gates["beats_baseline"];
+    assert_eq!(gate.path, GatePath::Metric(Metric::RocAuc));
+    assert_eq!(gate.op, GateOp::Ge);
+    assert_eq!(gate.rhs, GateRhs::Baseline { offset: 0.05 });
+    assert_eq!(
+        e.gates["no_worse"].rhs,
+        GateRhs::Champion { offset: -0.001 }
+    );
+    assert_eq!(
+        e.gates["robust"].path,
+        GatePath::Robustness {
+            perturbation: Perturbation::Noise05,
+            metric: Metric::RocAuc,
+            drop: true
+        }
+    );
+    assert_eq!(e.gates["fast"].rhs, GateRhs::Constraints);
+    // Gates and slices print back as text that reads the same.
+    for gate in e.gates.values() {
+        assert_eq!(Gate::parse(&gate.to_string()).unwrap(), *gate);
+    }
+    let json = serde_json::to_value(&spec).unwrap();
+    assert_eq!(
+        json["evaluate"]["gates"]["fair"],
+        "worst_slice.roc_auc >= 0.7"
+    );
+    assert_eq!(json["evaluate"]["slices"][1], "`dew point`");
+    let back: ProblemSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(back, spec);
+
+    let data = columns(&["day", "visibility", "dew point", "note", "rain"]);
+    let report = check(&text, "aidlc.toml", Some(&data));
+    assert!(report.diagnostics.is_empty(), "{report}");
+    // Defaults when nothing is written.
+    let spec = ProblemSpec::parse(COMPLETE, "aidlc.toml").unwrap();
+    assert_eq!(spec.evaluate.bootstrap_resamples(), DEFAULT_BOOTSTRAP);
+    assert!(spec.evaluate.robustness_on());
+}
+
+#[test]
+fn an_unknown_metric_path_is_named_with_key_and_line() {
+    let text = format!("{COMPLETE}\n[evaluate.gates]\nbad = \"roc_aucc >= 0.7\"\n");
+    let line = text.lines().position(|l| l.starts_with("bad =")).unwrap() + 1;
+    let report = check(&text, "aidlc.toml", None);
+    let d = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "evaluate.gates.bad")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(d.line, Some(line));
+    assert_eq!(d.code, DiagnosticCode::InvalidValue);
+    assert!(
+        d.message.contains("unknown metric path `roc_aucc`"),
+        "{}",
+        d.message
+    );
+    let err = ProblemSpec::parse(&text, "aidlc.toml").unwrap_err();
+    assert_eq!(err.key, "evaluate.gates.bad");
+    assert_eq!(err.line, line);
+
+    for (rule, wanted) in [
+        ("roc_auc", "op one of"),
+        ("roc_auc = 0.7", "`=` is not a gate comparison"),
+        ("roc_auc >= ", "missing"),
+        ("roc_auc >= baseline * 2", "expected `+ number`"),
+        ("roc_auc >= somewhere", "expected a number"),
+        (
+            "robustness.noise_0.7.roc_auc >= 0.6",
+            "unknown perturbation",
+        ),
+        ("worst_slice.speed >= 0.6", "unknown metric path"),
+    ] {
+        let err = Gate::parse(rule).unwrap_err();
+        assert!(err.0.contains(wanted), "{rule}: {}", err.0);
+    }
+}
+
+#[test]
+fn gates_and_slices_are_checked_against_the_contract() {
+    let text = format!(
+        "{COMPLETE}\n[evaluate]\nslices = [\"rain > 0\", \"speed\"]\nbootstrap = 10.5\nrobustness = false\n\
+         [evaluate.gates]\nregression_metric = \"rmse <= 1\"\n\
+         latency_vs_baseline = \"p99_latency_ms <= baseline\"\n\
+         value_vs_constraints = \"value_per_1k >= constraints\"\n\
+         other_metric = \"robustness.missing_0.1.log_loss_drop <= 0.1\"\n"
+    );
+    let data = columns(&["day", "visibility", "dew point", "note", "rain"]);
+    let report = check(&text, "aidlc.toml", Some(&data));
+    let found = keys(&report);
+    for key in [
+        "evaluate.slices[0]",
+        "evaluate.slices[1]",
+        "evaluate.bootstrap",
+        "evaluate.gates.regression_metric",
+        "evaluate.gates.latency_vs_baseline",
+        "evaluate.gates.value_vs_constraints",
+        "evaluate.gates.other_metric",
+    ] {
+        assert!(found.contains(&key), "{key} not in {report}");
+    }
+    let slice = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "evaluate.slices[1]")
+        .unwrap();
+    assert_eq!(slice.code, DiagnosticCode::UnknownColumn);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("slices ="))
+        .unwrap()
+        + 1;
+    assert_eq!(slice.line, Some(line));
+    let other = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.key == "evaluate.gates.other_metric")
+        .map(|d| d.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(other.contains("primary metric `roc_auc`"), "{other}");
+    assert!(other.contains("robustness checks are off"), "{other}");
+
+    // A slice that is not a valid expression is a problem of form.
+    let text = format!("{COMPLETE}\n[evaluate]\nslices = [\"visibility <\"]\n");
+    let err = ProblemSpec::parse(&text, "aidlc.toml").unwrap_err();
+    assert_eq!(err.key, "evaluate.slices[0]");
+    // `constraints` needs the budget to be written.
+    let text = COMPLETE.replace("p99_latency_ms = 50\n", "")
+        + "\n[evaluate.gates]\nfast = \"p99_latency_ms <= constraints\"\n";
+    let report = check(&text, "aidlc.toml", None);
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.key == "evaluate.gates.fast" && d.message.contains("is not set")),
+        "{report}"
+    );
+}

@@ -6,13 +6,19 @@ use super::reader::Places;
 use super::{BaselineKind, Keyword, Metric, ProblemSpec, SplitKind, Task};
 
 /// Collects the content findings, with positions from `places`.
-struct Findings<'p> {
+pub(super) struct Findings<'p> {
     places: &'p Places,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Findings<'_> {
-    fn push(&mut self, key: &str, severity: Severity, code: DiagnosticCode, message: String) {
+    pub(super) fn push(
+        &mut self,
+        key: &str,
+        severity: Severity,
+        code: DiagnosticCode,
+        message: String,
+    ) {
         let position = self.places.position(key);
         self.diagnostics.push(Diagnostic {
             key: key.to_string(),
@@ -24,7 +30,7 @@ impl Findings<'_> {
         });
     }
 
-    fn error(&mut self, key: &str, code: DiagnosticCode, message: String) {
+    pub(super) fn error(&mut self, key: &str, code: DiagnosticCode, message: String) {
         self.push(key, Severity::Error, code, message);
     }
 
@@ -79,6 +85,7 @@ pub(crate) fn validate(
     for (key, message) in super::train::problems(&spec.train, task) {
         findings.error(key, DiagnosticCode::BadValue, message);
     }
+    super::evaluate::validate(spec, &mut findings);
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);
     }
@@ -544,6 +551,11 @@ fn columns_exist(spec: &ProblemSpec, data_columns: &[String], f: &mut Findings<'
     if let Some(rule) = &spec.baseline.rule {
         for c in rule.columns() {
             references.push(("baseline.rule".into(), c, "baseline rule column"));
+        }
+    }
+    for (i, slice) in spec.evaluate.slices.iter().enumerate() {
+        for c in slice.columns() {
+            references.push((format!("evaluate.slices[{i}]"), c, "slice column"));
         }
     }
     for c in spec.data.columns.keys() {
