@@ -865,6 +865,23 @@ fn convert(array: &ArrayRef, kind: ColumnKind, place: &Place<'_>) -> Result<Colu
             };
             Ok(Column::Numeric(values))
         }
+        ColumnKind::Categorical if matches!(data_type, DataType::Float32 | DataType::Float64) => {
+            // Floats as labels are written the shortest way (`1`, not arrow's `1.0`), so a
+            // numeric label stored as float64 names the same class as the text it was read from.
+            let floats =
+                cast(array, &DataType::Float64).map_err(|e| DataError::NotNumericType {
+                    path: place.path.to_path_buf(),
+                    column: place.column.to_owned(),
+                    data_type: format!("{data_type} ({e})"),
+                })?;
+            let floats = floats.as_primitive::<Float64Type>();
+            Ok(Column::Categorical(
+                floats
+                    .iter()
+                    .map(|v| v.filter(|x| !x.is_nan()).map(|x| format!("{x}")))
+                    .collect(),
+            ))
+        }
         ColumnKind::Categorical => {
             let text = if is_text(data_type) {
                 array.clone()

@@ -86,5 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Features(cmd) => commands::features::run(&app, cmd),
         Command::Train(args) => commands::train::run(&app, args).await,
         Command::Predict(args) => commands::predict::run(&app, args).await,
+        Command::Evaluate(args) => commands::evaluate::run(&app, args).await,
+        Command::Report(args) => commands::evaluate::report(&app, args).await,
     }
 }

@@ -70,6 +70,44 @@ pub enum Command {
     Train(TrainArgs),
     /// Batch scoring: a CSV or Parquet file through a model into Parquet or CSV (input columns + outputs).
     Predict(PredictArgs),
+    /// Evaluation: score a model version on its split's held-out rows beside the baseline and the
+    /// champion, check `[evaluate.gates]` and store the report (exit 1 when a gate fails).
+    Evaluate(EvaluateArgs),
+    /// Evaluation: render a version's stored report as a self-contained model card.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The model: NAME@ALIAS, NAME/VERSION, NAME (latest version) or a run id.
+    #[arg(value_name = "MODEL|RUN")]
+    pub reference: String,
+    /// Evaluate on this file's rows instead of the version's held-out split (for versions
+    /// registered without lineage); the baseline learns from the same rows.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Seed of the bootstrap and the robustness perturbations [default: evaluate.seed or 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bootstrap resamples [default: evaluate.bootstrap or 1000].
+    #[arg(long)]
+    pub bootstrap: Option<usize>,
+    /// Do not compare with the version holding the `champion` alias.
+    #[arg(long)]
+    pub no_champion: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The model: NAME@ALIAS, NAME/VERSION, NAME (latest version) or a run id.
+    #[arg(value_name = "MODEL|RUN")]
+    pub reference: String,
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// html (self-contained, inline SVG charts) or md.
+    #[arg(long, default_value = "html")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod gates;
 mod report;
 mod scoring;
 mod slices;
+mod stored;
 
 use std::time::Instant;
 
@@ -26,6 +27,10 @@ use aidlc_stats::rng::Rng;
 pub use baseline::{RuleModel, baseline_model, baseline_reference};
 pub use card::{render_html, render_markdown};
 pub use report::*;
+pub use stored::{
+    CHAMPION_ALIAS, EvalOptions, StoredEvalError, evaluate_version, latest_report,
+    load_version_model,
+};
 
 use scoring::{Gathered, Scores, Truth, label_texts, metrics_on};
 

@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod data;
 pub mod drift;
+pub mod evaluate;
 pub mod features;
 pub mod init;
 pub mod labels;

@@ -23,12 +23,9 @@ pub async fn run(app: &App, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A model to score with, and the registry version it came from when it came from one.
+/// A model to score with, and how the user named it.
 pub struct LoadedModel {
     pub model: Box<dyn aidlc_models::Model>,
-    pub version: Option<RegistryVersion>,
-    pub bytes: Vec<u8>,
-    /// How the user named it, for reports.
     pub reference: String,
 }
 
@@ -40,10 +37,10 @@ pub async fn load_model_ref(
     reference: &str,
 ) -> anyhow::Result<LoadedModel> {
     let path = std::path::Path::new(reference);
-    let (bytes, version, name) = if path.is_file() {
+    let (bytes, name) = if path.is_file() {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        (bytes, None, reference.to_string())
+        (bytes, reference.to_string())
     } else {
         let version = resolve_version(store, &parse_reference(reference)?).await?;
         let artifacts = LocalArtifactStore::new(&app.settings.artifacts);
@@ -57,16 +54,14 @@ pub async fn load_model_ref(
                 )
             })?;
         let name = format!("{}/{}", version.model, version.version);
-        (bytes, Some(version), name)
+        (bytes, name)
     };
     if aidlc_models::detect_format(&bytes, &name)? == aidlc_models::ModelFormat::Onnx {
         app.init_onnx_runtime()?;
     }
-    let model = aidlc_models::load_model_bytes(bytes.clone(), &name)?;
+    let model = aidlc_models::load_model_bytes(bytes, &name)?;
     Ok(LoadedModel {
         model,
-        version,
-        bytes,
         reference: reference.to_string(),
     })
 }
@@ -248,13 +243,13 @@ async fn list(app: &App) -> anyhow::Result<ExitCode> {
 }
 
 /// `NAME`, `NAME@ALIAS` or `NAME/VERSION`.
-enum Reference {
+pub enum Reference {
     Model(String),
     Alias(String, String),
     Version(String, i64),
 }
 
-fn parse_reference(text: &str) -> anyhow::Result<Reference> {
+pub fn parse_reference(text: &str) -> anyhow::Result<Reference> {
     if let Some((name, alias)) = text.split_once('@') {
         return Ok(Reference::Alias(name.to_string(), alias.to_string()));
     }
@@ -270,7 +265,10 @@ fn parse_reference(text: &str) -> anyhow::Result<Reference> {
     Ok(Reference::Model(text.to_string()))
 }
 
-async fn resolve_version(store: &Store, reference: &Reference) -> anyhow::Result<RegistryVersion> {
+pub async fn resolve_version(
+    store: &Store,
+    reference: &Reference,
+) -> anyhow::Result<RegistryVersion> {
     match reference {
         Reference::Alias(name, alias) => store
             .resolve_alias(name, alias)
