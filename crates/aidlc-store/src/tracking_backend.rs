@@ -1319,27 +1319,33 @@ macro_rules! impl_tracking {
                     let result: Result<AliasChange> = async {
                         let id = require_version_id(&mut tx, model, version).await?;
                         let protected = policy.is_protected(alias);
-                        let report_id: Option<String> = if protected {
+                        // The newest report decides: a version that passed once and failed
+                        // a later evaluation (say, under stricter gates) is not eligible.
+                        let latest: Option<(String, bool)> = if protected {
                             sqlx::query(
-                                "SELECT id FROM evaluation_reports WHERE model = $1 AND version = $2 AND passed = $3 ORDER BY created_at_ms DESC, id DESC LIMIT 1",
+                                "SELECT id, passed FROM evaluation_reports WHERE model = $1 AND version = $2 ORDER BY created_at_ms DESC, id DESC LIMIT 1",
                             )
                             .bind(model.to_string())
                             .bind(version)
-                            .bind(true)
                             .fetch_optional(&mut *tx)
                             .await?
-                            .map(|r| r.try_get("id"))
+                            .map(|r| -> Result<(String, bool)> { Ok((r.try_get("id")?, r.try_get("passed")?)) })
                             .transpose()?
                         } else {
                             None
+                        };
+                        let report_id = latest.as_ref().filter(|(_, passed)| *passed).map(|(id, _)| id.clone());
+                        let why = match &latest {
+                            Some((id, _)) => format!("its latest evaluation report ({id}) failed"),
+                            None => "it has no evaluation report".to_string(),
                         };
                         let override_reason = if protected && report_id.is_none() {
                             match ctx.reason.clone().filter(|r| !r.trim().is_empty()) {
                                 Some(r) => Some(r),
                                 None => {
                                     return Err(StoreError::Refused(format!(
-                                        "alias `{alias}` of model `{model}` is protected: version {version} has no passing evaluation report; \
-                                         evaluate it first or give an override reason"
+                                        "alias `{alias}` of model `{model}` is protected: version {version} cannot take it because {why}; \
+                                         evaluate it (and pass its gates) or give an override reason"
                                     )));
                                 }
                             }

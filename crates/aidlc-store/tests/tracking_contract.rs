@@ -711,6 +711,35 @@ async fn protected_aliases_need_a_passing_report_or_an_override() -> Result<()> 
         );
         assert_eq!(s.evaluation_reports("loans", 2).await?.len(), 1);
 
+        // The newest report decides: version 1 passed once, then failed a stricter evaluation,
+        // so it cannot take the alias back without a reason.
+        for passed in [true, false] {
+            s.record_evaluation_report(
+                &ctx("eval"),
+                NewEvaluationReport {
+                    model: "loans".into(),
+                    version: 1,
+                    passed,
+                    report: serde_json::json!({"passed": passed}),
+                },
+            )
+            .await?;
+        }
+        let refused = s
+            .set_governed_alias(&ctx("ana"), &policy, "loans", "champion", 1)
+            .await
+            .expect_err("a version whose latest report failed is refused");
+        assert!(
+            refused.to_string().contains("latest evaluation report"),
+            "{refused}"
+        );
+        assert_eq!(
+            s.resolve_alias("loans", "champion")
+                .await?
+                .map(|v| v.version),
+            Some(2)
+        );
+
         let audit = s.list_audit(&AuditFilter::default()).await?;
         let overrides: Vec<_> = audit
             .iter()
