@@ -147,6 +147,7 @@ pub enum TensorData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueInfoProto {
     pub name: String,
+    /// A [`data_type`]; `0` (UNDEFINED) writes no type at all, leaving it to shape inference.
     pub elem_type: i32,
     pub dims: Vec<Dim>,
 }
@@ -294,6 +295,9 @@ impl TensorProto {
 impl ValueInfoProto {
     fn encode(&self, w: &mut Writer) {
         w.string(1, &self.name);
+        if self.elem_type == 0 {
+            return;
+        }
         // TypeProto { tensor_type (1): Tensor { elem_type (1), shape (2): { dim (1)* } } }
         w.message(2, |w| {
             w.message(1, |w| {

@@ -336,15 +336,23 @@ impl OnnxModel {
                 let value = dense_tensor(&ordered, *element, n, features.len())?;
                 Ok(vec![(Cow::Owned(name.clone()), value)])
             }
-            (Feed::Columns(feeds), Inputs::Named { features }) => feeds
-                .iter()
-                .zip(features)
-                .map(|(feed, feature)| {
-                    let column = find_column(frame, features, feature)?;
-                    let value = column_tensor(feed, feature, column, n)?;
-                    Ok((Cow::Owned(feed.name.clone()), value))
-                })
-                .collect(),
+            (Feed::Columns(feeds), Inputs::Named { features }) => {
+                // Every column is found before any is converted, so a missing or mistyped
+                // feature is reported ahead of a bad value in another.
+                let columns = features
+                    .iter()
+                    .map(|f| find_column(frame, features, f))
+                    .collect::<Result<Vec<_>, _>>()?;
+                feeds
+                    .iter()
+                    .zip(features)
+                    .zip(columns)
+                    .map(|((feed, feature), column)| {
+                        let value = column_tensor(feed, feature, column, n)?;
+                        Ok((Cow::Owned(feed.name.clone()), value))
+                    })
+                    .collect()
+            }
             (Feed::Columns(_), Inputs::Tensor { .. }) => {
                 unreachable!("a per-column feed always has named inputs")
             }
