@@ -70,14 +70,29 @@ fn five_rows(expected: &Path) -> Vec<Vec<f64>> {
     serde_json::from_value(json["rows"].clone()).unwrap()
 }
 
-/// `n` rows made from the five fixed rows, each scaled by a different small factor so a batch
-/// takes varied paths through the trees.
+/// `n` rows: the five fixed rows first, then pseudo-random ones spread like the `binary` data
+/// set (normal values times its column scales), so a batch takes varied paths through the trees.
 fn frame(base: &[Vec<f64>], n: usize) -> Frame {
+    const SCALES: [f64; 10] = [1.0, 10.0, 100.0, 0.1, 5.0, 50.0, 0.5, 2.0, 20.0, 1000.0];
     let width = base[0].len();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut uniform = move || {
+        // xorshift64*: a fixed sequence, enough for spreading benchmark rows.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
     let rows: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            let factor = 1.0 + 0.05 * (((i * 7919) % 13) as f64 - 6.0);
-            base[i % base.len()].iter().map(|x| x * factor).collect()
+        .map(|i| match base.get(i) {
+            Some(row) => row.clone(),
+            None => (0..width)
+                .map(|j| {
+                    let normal = (-2.0 * uniform().ln()).sqrt()
+                        * (2.0 * std::f64::consts::PI * uniform()).cos();
+                    1.5 * normal * SCALES[j % SCALES.len()]
+                })
+                .collect(),
         })
         .collect();
     Frame::new(
