@@ -17,8 +17,10 @@
 //! - **Encodings.** A numeric feature's fill is an `Imputer` (NaN → fill), its centre and scale
 //!   plain `Sub` and `Div` (the native `(x - center) / scale`, in `float`); one-hot is a
 //!   `OneHotEncoder` that gives all zeros for an unknown category; ordinal is a `LabelEncoder`
-//!   from the category to its index, NaN when unknown. The parts are concatenated in
-//!   signature order into the dense vector the predictor reads.
+//!   from the category to its index, NaN when unknown (an ordinal encoding without categories
+//!   is a column of NaN). The parts are concatenated in signature order into the dense vector
+//!   the predictor reads. A constant predictor reads no features, so its graph has no
+//!   encodings: the inputs only size the batch.
 //! - **Predictors.** `LinearClassifier`/`LinearRegressor`, `TreeEnsembleClassifier`/
 //!   `TreeEnsembleRegressor` (`BRANCH_LEQ`, a missing value follows `missing_left`), and for a
 //!   constant the constant expanded to the batch.
