@@ -350,16 +350,37 @@ fn trees_regressor() -> BuiltinModel {
     )
 }
 
+/// A category seen in no training row has an ordinal encoding without categories: every value
+/// is unknown, NaN, and follows the missing branch.
+fn trees_unseen_category() -> BuiltinModel {
+    model(
+        ModelTask::Regressor,
+        vec![numeric("x"), categorical("colour")],
+        vec![plain(), Encoding::Ordinal { categories: vec![] }],
+        Predictor::Trees(TreeEnsemble {
+            base_scores: vec![0.0],
+            trees: vec![tree(
+                0,
+                &[
+                    N::Split(1, 0.5, 1, 2, false),
+                    N::Leaf(5.0),
+                    N::Split(0, 0.5, 3, 4, true),
+                    N::Leaf(-1.0),
+                    N::Leaf(2.0),
+                ],
+            )],
+            link: Link::Identity,
+        }),
+    )
+}
+
+/// Built like the prior baseline: its encodings pass features through untouched (an ordinal
+/// encoding without categories) and the constant never reads them.
 fn constant_classifier() -> BuiltinModel {
     model(
         classifier(&["x", "y", "z"]),
         vec![categorical("colour"), numeric("x")],
-        vec![
-            Encoding::OneHot {
-                categories: cats(&["red"]),
-            },
-            plain(),
-        ],
+        vec![Encoding::Ordinal { categories: vec![] }, plain()],
         Predictor::Constant {
             scores: vec![0.2, 0.5, 0.3],
         },
@@ -385,6 +406,7 @@ fn all_models() -> Vec<(&'static str, BuiltinModel)> {
         ("trees_binary", trees_binary()),
         ("trees_multiclass", trees_multiclass()),
         ("trees_regressor", trees_regressor()),
+        ("trees_unseen_category", trees_unseen_category()),
         ("constant_classifier", constant_classifier()),
         ("constant_regressor", constant_regressor()),
     ]

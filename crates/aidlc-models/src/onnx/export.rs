@@ -17,8 +17,10 @@
 //! - **Encodings.** A numeric feature's fill is an `Imputer` (NaN → fill), its centre and scale
 //!   plain `Sub` and `Div` (the native `(x - center) / scale`, in `float`); one-hot is a
 //!   `OneHotEncoder` that gives all zeros for an unknown category; ordinal is a `LabelEncoder`
-//!   from the category to its index, NaN when unknown. The parts are concatenated in
-//!   signature order into the dense vector the predictor reads.
+//!   from the category to its index, NaN when unknown (an ordinal encoding without categories
+//!   is a column of NaN). The parts are concatenated in signature order into the dense vector
+//!   the predictor reads. A constant predictor reads no features, so its graph has no
+//!   encodings: the inputs only size the batch.
 //! - **Predictors.** `LinearClassifier`/`LinearRegressor`, `TreeEnsembleClassifier`/
 //!   `TreeEnsembleRegressor` (`BRANCH_LEQ`, a missing value follows `missing_left`), and for a
 //!   constant the constant expanded to the batch.
@@ -65,13 +67,20 @@ pub fn export_onnx(model: &BuiltinModel) -> Result<Vec<u8>, ModelError> {
     }
     let mut g = Graph::default();
     let all_numeric = features.iter().all(|f| f.kind == FeatureKind::Numeric);
+    // A constant never reads its features (the baselines keep them only so they take the same
+    // tables as the models they are compared with): its graph declares the inputs, no encodings.
+    let constant = matches!(model.predictor, Predictor::Constant { .. });
     let dense = if all_numeric {
         g.inputs.push(ValueInfoProto {
             name: TENSOR_INPUT.into(),
             elem_type: data_type::FLOAT,
             dims: vec![Dim::Param("N".into()), Dim::Value(features.len() as i64)],
         });
-        g.numeric_block(TENSOR_INPUT, &model.encodings)?
+        if constant {
+            String::new()
+        } else {
+            g.numeric_block(TENSOR_INPUT, &model.encodings)?
+        }
     } else {
         let mut parts = Vec::new();
         for (feature, encoding) in features.iter().zip(&model.encodings) {
@@ -90,14 +99,20 @@ pub fn export_onnx(model: &BuiltinModel) -> Result<Vec<u8>, ModelError> {
                 elem_type,
                 dims: vec![Dim::Param("N".into()), Dim::Value(1)],
             });
+            if constant {
+                continue;
+            }
             if let Some(part) = g.encode_feature(&feature.name, feature.kind, encoding)? {
                 parts.push(part);
             }
         }
-        if parts.is_empty() {
+        if constant {
+            String::new()
+        } else if parts.is_empty() {
             return Err(unsupported("the encodings produce no numbers"));
+        } else {
+            g.node("Concat", "", &parts, vec![int("axis", 1)])
         }
-        g.node("Concat", "", &parts, vec![int("axis", 1)])
     };
     let first_input = g.inputs[0].name.clone();
     match (&model.signature.task, &model.predictor) {
@@ -370,9 +385,17 @@ impl Graph {
                 }
                 check_distinct(name, categories)?;
                 if categories.is_empty() {
-                    return Err(unsupported(format!(
-                        "feature `{name}`: an ordinal encoding without categories"
-                    )));
+                    // Every value is unknown: a column of NaN shaped like the input, [N, 1].
+                    let shape = self.node("Shape", "", &[name.to_string()], vec![]);
+                    let nan = AttributeProto {
+                        name: "value".into(),
+                        value: AttributeValue::Tensor(TensorProto {
+                            name: String::new(),
+                            dims: vec![1],
+                            data: TensorData::Float(vec![f32::NAN]),
+                        }),
+                    };
+                    return Ok(Some(self.node("ConstantOfShape", "", &[shape], vec![nan])));
                 }
                 let values = (0..categories.len()).map(|k| k as f32).collect();
                 Ok(Some(self.node(

@@ -147,6 +147,7 @@ pub enum TensorData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueInfoProto {
     pub name: String,
+    /// A [`data_type`]; `0` (UNDEFINED) writes no type at all, leaving it to shape inference.
     pub elem_type: i32,
     pub dims: Vec<Dim>,
 }
@@ -294,6 +295,9 @@ impl TensorProto {
 impl ValueInfoProto {
     fn encode(&self, w: &mut Writer) {
         w.string(1, &self.name);
+        if self.elem_type == 0 {
+            return;
+        }
         // TypeProto { tensor_type (1): Tensor { elem_type (1), shape (2): { dim (1)* } } }
         w.message(2, |w| {
             w.message(1, |w| {
@@ -560,6 +564,68 @@ mod tests {
         let mut w = Writer::new();
         w.message(3, |w| w.string(1, "ab"));
         assert_eq!(w.into_bytes(), [0x1a, 0x04, 0x0a, 0x02, b'a', b'b']);
+    }
+
+    fn classifier_node(attribute: AttributeProto) -> NodeProto {
+        NodeProto {
+            inputs: vec!["x".into()],
+            outputs: vec!["label".into(), "probabilities".into()],
+            name: "n".into(),
+            op_type: "LinearClassifier".into(),
+            domain: "ai.onnx.ml".into(),
+            attributes: vec![attribute],
+        }
+    }
+
+    fn model_with(nodes: Vec<NodeProto>) -> ModelProto {
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![(String::new(), 17)],
+            producer_name: "test".into(),
+            producer_version: "1".into(),
+            graph: GraphProto {
+                name: "g".into(),
+                nodes,
+                ..GraphProto::default()
+            },
+            metadata_props: vec![("k".into(), "v é".into())],
+        }
+    }
+
+    #[test]
+    fn a_written_model_reads_back() {
+        let labels = AttributeProto {
+            name: "classlabels_strings".into(),
+            value: AttributeValue::Strings(vec![b"no".to_vec(), b"yes".to_vec()]),
+        };
+        let bytes = model_with(vec![classifier_node(labels)]).encode();
+        let summary = summarize(&bytes).unwrap();
+        assert_eq!(summary.ir_version, 8);
+        assert_eq!(summary.metadata("k"), Some("v é"));
+        assert_eq!(summary.operators, ["ai.onnx.ml:LinearClassifier"]);
+        assert_eq!(
+            summary.class_labels,
+            Some(ClassLabels::Strings(vec!["no".into(), "yes".into()]))
+        );
+    }
+
+    #[test]
+    fn packed_integer_labels_are_read_too() {
+        // Another writer may pack repeated ints into one length-delimited field.
+        let mut packed = Writer::new();
+        for v in [-1i64, 1] {
+            packed.varint(v as u64);
+        }
+        let mut attribute = Writer::new();
+        attribute.string(1, "classlabels_ints");
+        attribute.bytes(8, &packed.into_bytes());
+        let mut node = Writer::new();
+        node.string(4, "LinearClassifier");
+        node.bytes(5, &attribute.into_bytes());
+        node.string(7, "ai.onnx.ml");
+        let (operator, labels) = read_node(&node.into_bytes()).unwrap();
+        assert_eq!(operator, "ai.onnx.ml:LinearClassifier");
+        assert_eq!(labels, Some(ClassLabels::Ints(vec![-1, 1])));
     }
 
     #[test]

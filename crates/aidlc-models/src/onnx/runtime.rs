@@ -319,32 +319,40 @@ impl OnnxModel {
                         hint: format!(" ({})", frame.names.join(", ")),
                     });
                 }
-                let value = dense_tensor(frame, *element, n, *width)?;
+                let columns: Vec<(&str, &Column)> = frame
+                    .names
+                    .iter()
+                    .map(String::as_str)
+                    .zip(&frame.columns)
+                    .collect();
+                let value = dense_tensor(&columns, *element, n)?;
                 Ok(vec![(Cow::Owned(name.clone()), value)])
             }
             (Feed::Tensor { name, element }, Inputs::Named { features }) => {
                 let columns = features
                     .iter()
-                    .map(|f| find_column(frame, features, f).map(|c| (f.name.clone(), c.clone())))
+                    .map(|f| find_column(frame, features, f).map(|c| (f.name.as_str(), c)))
                     .collect::<Result<Vec<_>, _>>()?;
-                let (names, columns) = columns.into_iter().unzip();
-                let ordered = Frame {
-                    names,
-                    columns,
-                    n_rows: n,
-                };
-                let value = dense_tensor(&ordered, *element, n, features.len())?;
+                let value = dense_tensor(&columns, *element, n)?;
                 Ok(vec![(Cow::Owned(name.clone()), value)])
             }
-            (Feed::Columns(feeds), Inputs::Named { features }) => feeds
-                .iter()
-                .zip(features)
-                .map(|(feed, feature)| {
-                    let column = find_column(frame, features, feature)?;
-                    let value = column_tensor(feed, feature, column, n)?;
-                    Ok((Cow::Owned(feed.name.clone()), value))
-                })
-                .collect(),
+            (Feed::Columns(feeds), Inputs::Named { features }) => {
+                // Every column is found before any is converted, so a missing or mistyped
+                // feature is reported ahead of a bad value in another.
+                let columns = features
+                    .iter()
+                    .map(|f| find_column(frame, features, f))
+                    .collect::<Result<Vec<_>, _>>()?;
+                feeds
+                    .iter()
+                    .zip(features)
+                    .zip(columns)
+                    .map(|((feed, feature), column)| {
+                        let value = column_tensor(feed, feature, column, n)?;
+                        Ok((Cow::Owned(feed.name.clone()), value))
+                    })
+                    .collect()
+            }
             (Feed::Columns(_), Inputs::Tensor { .. }) => {
                 unreachable!("a per-column feed always has named inputs")
             }
@@ -456,34 +464,41 @@ fn find_column<'f>(
     }
 }
 
-/// The frame's numeric columns as one row-major `[n, width]` tensor.
+/// Numeric columns as one row-major `[n, columns]` tensor.
 fn dense_tensor(
-    frame: &Frame,
+    columns: &[(&str, &Column)],
     element: Element,
     n: usize,
-    width: usize,
 ) -> Result<SessionInputValue<'static>, ModelError> {
-    let shape = [n, width];
-    let value: DynValue = match element {
-        Element::Float => tensor(shape, frame.to_f32_rows()?)?,
-        _ => {
-            let mut rows = vec![0f64; n * width];
-            for (j, (name, column)) in frame.names.iter().zip(&frame.columns).enumerate() {
-                let Column::Numeric(values) = column else {
-                    return Err(ModelError::WrongType {
-                        name: name.clone(),
-                        expected: "numbers".into(),
-                        found: "text".into(),
-                    });
-                };
-                for (i, v) in values.iter().enumerate() {
-                    rows[i * width + j] = *v;
-                }
-            }
-            tensor(shape, rows)?
-        }
+    let shape = [n, columns.len()];
+    let value = match element {
+        Element::Float => tensor(shape, row_major(columns, n, |x| x as f32)?)?,
+        _ => tensor(shape, row_major(columns, n, |x| x)?)?,
     };
     Ok(SessionInputValue::from(value))
+}
+
+/// Interleaves numeric columns into rows, converting each value.
+fn row_major<T: Copy + Default>(
+    columns: &[(&str, &Column)],
+    n: usize,
+    convert: impl Fn(f64) -> T,
+) -> Result<Vec<T>, ModelError> {
+    let width = columns.len();
+    let mut rows = vec![T::default(); n * width];
+    for (j, (name, column)) in columns.iter().enumerate() {
+        let Column::Numeric(values) = column else {
+            return Err(ModelError::WrongType {
+                name: name.to_string(),
+                expected: "numbers".into(),
+                found: "text".into(),
+            });
+        };
+        for (i, &v) in values.iter().take(n).enumerate() {
+            rows[i * width + j] = convert(v);
+        }
+    }
+    Ok(rows)
 }
 
 /// One column as the `[n, 1]` (or `[n]`) tensor of `feed`'s element type.
