@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default store: frame the rainfall project and check it, then
-# measure drift between the car-loan reference period and its analysis period.
+# The main job on the embedded default store: frame the rainfall project, check it, ingest it,
+# train and evaluate a model on the years before the change, then measure drift on car-loan.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cargo build -p aidlc --manifest-path "$root/Cargo.toml"
@@ -12,6 +12,13 @@ cd "$work"
 "$aidlc" check
 "$aidlc" data ingest data/rainfall.csv
 "$aidlc" data show rainfall
+echo "== train on the days before the documented change (row 12,000), evaluate, model card"
+head -n 12001 data/rainfall.csv > data/early.csv
+"$aidlc" train --data data/early.csv
+"$aidlc" evaluate rainfall/1
+"$aidlc" report rainfall/1 --out card.html
+"$aidlc" models alias rainfall champion 1
+"$aidlc" predict --model rainfall@champion --input data/rainfall.csv --out scored.parquet
 "$aidlc" audit verify
 "$aidlc" --project car-loan init --example car-loan
 "$aidlc" --project car-loan check

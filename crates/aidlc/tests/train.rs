@@ -339,6 +339,34 @@ async fn training_refuses_a_broken_contract_unless_overridden_and_records_failur
     assert!(text(&run(&["audit", "list"])).contains("baseline metric under review"));
     set_in_spec(d, "metric = \"rmse\"", "metric = \"roc_auc\"")?;
 
+    // The dataset gate: a version that breaks [data.expectations] is refused, unless overridden.
+    let spec = std::fs::read_to_string(d.join("aidlc.toml"))?;
+    std::fs::write(
+        d.join("aidlc.toml"),
+        format!("{spec}\n[data.expectations]\nrows = [1, 10]\n"),
+    )?;
+    std::fs::write(
+        d.join("data/small.csv"),
+        std::fs::read_to_string(d.join("data/early.csv"))?
+            .lines()
+            .take(3001)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )?;
+    let o = run(&["train", "--data", "data/small.csv"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("is invalid"), "{}", text(&o));
+    let o = run(&[
+        "train",
+        "--data",
+        "data/small.csv",
+        "--override",
+        "row bound is being revised",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&run(&["audit", "list"])).contains("row bound is being revised"));
+    std::fs::write(d.join("aidlc.toml"), spec)?;
+
     // An external command that fails: a FAILED run, nothing registered.
     set_in_spec(
         d,
@@ -351,7 +379,7 @@ async fn training_refuses_a_broken_contract_unless_overridden_and_records_failur
     assert!(out.contains("recorded as FAILED"), "{out}");
     assert!(out.contains("no such module: sklearn"), "{out}");
     let models = json(&run(&["--json", "models", "show", "rainfall"]));
-    assert_eq!(models.as_array().map(Vec::len), Some(1), "{models}");
+    assert_eq!(models.as_array().map(Vec::len), Some(2), "{models}");
 
     // A command that writes no model fails the same way.
     set_in_spec(
