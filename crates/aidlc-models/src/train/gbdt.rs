@@ -382,39 +382,29 @@ impl Grower<'_> {
         c.g * c.g / (c.h + self.params.l2)
     }
 
-    /// Sums the gradients of `rows` (in `gh`, gathered in row order) into each active feature's
-    /// slots of `hist`, in parallel over features.
-    fn build_histogram(&self, rows: &[u32], gh: &[[f64; 2]], active: &[bool], hist: &mut [Cell]) {
-        let fill = |f: usize, slots: &mut [Cell]| {
-            slots.iter_mut().for_each(|c| *c = Cell::default());
-            let column = &self.bins[f];
-            for (&r, &[g, h]) in rows.iter().zip(gh) {
-                let c = &mut slots[column[r as usize] as usize];
-                c.g += g;
-                c.h += h;
-                c.n += 1.0;
-            }
-        };
+    /// Sums the gradients of `rows` (in `gh`, gathered in row order; `None` means every row in
+    /// order) into each active feature's slots of `hist`, in parallel over features.
+    fn build_histogram(
+        &self,
+        rows: Option<&[u32]>,
+        gh: &[[f32; 2]],
+        active: &[bool],
+        hist: &mut [Cell],
+    ) {
         let mut slots: Vec<(usize, &mut [Cell])> = hist
             .chunks_mut(SLOTS)
             .enumerate()
             .filter(|(f, _)| active[*f])
             .collect();
-        if self.threads <= 1 || rows.len() * slots.len() < 100_000 {
-            for (f, s) in slots {
-                fill(f, s);
-            }
+        if self.threads <= 1 || gh.len() * slots.len() < 100_000 {
+            fill_group(self.bins, &mut slots, rows, gh);
             return;
         }
         let per = slots.len().div_ceil(self.threads);
-        let fill = &fill;
+        let bins = self.bins;
         std::thread::scope(|s| {
             for group in slots.chunks_mut(per) {
-                s.spawn(move || {
-                    for (f, slots) in group.iter_mut() {
-                        fill(*f, slots);
-                    }
-                });
+                s.spawn(move || fill_group(bins, group, rows, gh));
             }
         });
     }
@@ -494,7 +484,7 @@ impl Grower<'_> {
     fn grow(
         &self,
         rows: &[u32],
-        grad: &[[f64; 2]],
+        grad: &[[f32; 2]],
         active: &[bool],
         order: &mut Vec<u32>,
         importance: &mut [f64],
@@ -503,15 +493,17 @@ impl Grower<'_> {
         let n_features = self.features.len();
         order.clear();
         order.extend_from_slice(rows);
-        let mut gh: Vec<[f64; 2]> = order.iter().map(|&r| grad[r as usize]).collect();
+        let mut gh: Vec<[f32; 2]> = order.iter().map(|&r| grad[r as usize]).collect();
         let mut total = Cell::default();
         for &[g, h] in &gh {
-            total.g += g;
-            total.h += h;
+            total.g += f64::from(g);
+            total.h += f64::from(h);
         }
         total.n = order.len() as f64;
         let mut hist = vec![Cell::default(); n_features * SLOTS];
-        self.build_histogram(order, &gh, active, &mut hist);
+        // Every row in order (no subsample) needs no row indices.
+        let all = rows.len() == self.bins.first().map_or(0, Vec::len);
+        self.build_histogram((!all).then_some(&order[..]), &gh, active, &mut hist);
         let mut tree = Tree {
             output,
             feature: vec![0],
@@ -555,24 +547,20 @@ impl Grower<'_> {
             // Stable partition of the leaf's rows: left rows keep their order at the front.
             let column = &self.bins[split.feature];
             let segment = &mut order[parent.start..parent.end];
-            scratch.clear();
-            let mut n_left = 0;
+            // Branch-free: every row is written to both sides and counts on one.
+            scratch.resize(segment.len(), 0);
+            let (mut n_left, mut n_right) = (0, 0);
+            let (bin, missing_left) = (split.bin, split.missing_left);
             for i in 0..segment.len() {
                 let r = segment[i];
                 let b = column[r as usize];
-                let left = if b == MISSING {
-                    split.missing_left
-                } else {
-                    usize::from(b) <= split.bin
-                };
-                if left {
-                    segment[n_left] = r;
-                    n_left += 1;
-                } else {
-                    scratch.push(r);
-                }
+                let left = (b == MISSING && missing_left) | (b != MISSING && usize::from(b) <= bin);
+                segment[n_left] = r;
+                scratch[n_right] = r;
+                n_left += usize::from(left);
+                n_right += usize::from(!left);
             }
-            segment[n_left..].copy_from_slice(&scratch);
+            segment[n_left..].copy_from_slice(&scratch[..n_right]);
             let mid = parent.start + n_left;
             // The tree: the parent becomes a split, its children two new leaves.
             let (l, r) = (tree.feature.len(), tree.feature.len() + 1);
@@ -626,7 +614,7 @@ impl Grower<'_> {
                 gh.clear();
                 gh.extend(small_rows.iter().map(|&r| grad[r as usize]));
                 let mut small_hist = vec![Cell::default(); n_features * SLOTS];
-                self.build_histogram(small_rows, &gh, active, &mut small_hist);
+                self.build_histogram(Some(small_rows), &gh, active, &mut small_hist);
                 for (p, s) in parent.hist.iter_mut().zip(&small_hist) {
                     *p = p.minus(s);
                 }
@@ -647,6 +635,88 @@ impl Grower<'_> {
             tree,
             split_bin,
             ranges,
+        }
+    }
+}
+
+/// Fills the histograms of a group of features, four at a time: each row's index and gradients
+/// are read once for four features.
+fn fill_group(
+    bins: &[Vec<u8>],
+    group: &mut [(usize, &mut [Cell])],
+    rows: Option<&[u32]>,
+    gh: &[[f32; 2]],
+) {
+    for (_, slots) in group.iter_mut() {
+        slots.fill(Cell::default());
+    }
+    for quad in group.chunks_mut(4) {
+        if let [(f0, s0), (f1, s1), (f2, s2), (f3, s3)] = quad {
+            let columns = [&bins[*f0][..], &bins[*f1], &bins[*f2], &bins[*f3]];
+            let slots = [as_slots(s0), as_slots(s1), as_slots(s2), as_slots(s3)];
+            fill4(columns, slots, rows, gh);
+        } else {
+            for (f, s) in quad.iter_mut() {
+                fill1(&bins[*f], as_slots(s), rows, gh);
+            }
+        }
+    }
+}
+
+fn as_slots(slots: &mut [Cell]) -> &mut [Cell; SLOTS] {
+    slots.try_into().expect("a feature has 256 histogram slots")
+}
+
+#[inline(always)]
+fn bump(slots: &mut [Cell; SLOTS], bin: u8, g: f32, h: f32) {
+    let c = &mut slots[bin as usize];
+    c.g += f64::from(g);
+    c.h += f64::from(h);
+    c.n += 1.0;
+}
+
+fn fill1(column: &[u8], slots: &mut [Cell; SLOTS], rows: Option<&[u32]>, gh: &[[f32; 2]]) {
+    match rows {
+        Some(rows) => {
+            for (&r, &[g, h]) in rows.iter().zip(gh) {
+                bump(slots, column[r as usize], g, h);
+            }
+        }
+        None => {
+            for (&b, &[g, h]) in column.iter().zip(gh) {
+                bump(slots, b, g, h);
+            }
+        }
+    }
+}
+
+fn fill4(
+    columns: [&[u8]; 4],
+    slots: [&mut [Cell; SLOTS]; 4],
+    rows: Option<&[u32]>,
+    gh: &[[f32; 2]],
+) {
+    let [c0, c1, c2, c3] = columns;
+    let [s0, s1, s2, s3] = slots;
+    match rows {
+        Some(rows) => {
+            for (&r, &[g, h]) in rows.iter().zip(gh) {
+                let r = r as usize;
+                bump(s0, c0[r], g, h);
+                bump(s1, c1[r], g, h);
+                bump(s2, c2[r], g, h);
+                bump(s3, c3[r], g, h);
+            }
+        }
+        None => {
+            let n = gh.len();
+            let (c0, c1, c2, c3) = (&c0[..n], &c1[..n], &c2[..n], &c3[..n]);
+            for (k, &[g, h]) in gh.iter().enumerate() {
+                bump(s0, c0[k], g, h);
+                bump(s1, c1[k], g, h);
+                bump(s2, c2[k], g, h);
+                bump(s3, c3[k], g, h);
+            }
         }
     }
 }
@@ -684,7 +754,7 @@ fn gradients(
     scores: &[f64],
     y: &[f64],
     weights: Option<&[f64]>,
-    out: &mut [[f64; 2]],
+    out: &mut [[f32; 2]],
     threads: usize,
 ) {
     let m = objective.outputs();
@@ -707,7 +777,8 @@ fn gradients(
                 }
                 Objective::Squared => (scores[i] - y[i], 1.0),
             };
-            *gh = [g * w, h * w];
+            // Gradients are kept in f32 (sums are f64): half the memory traffic.
+            *gh = [(g * w) as f32, (h * w) as f32];
         }
     });
 }
@@ -810,7 +881,7 @@ pub(super) fn train(
         threads,
     };
     let mut rng = SplitMix(seed);
-    let mut grad = vec![[0.0f64; 2]; n];
+    let mut grad = vec![[0.0f32; 2]; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);
     let mut importance = vec![0.0; features.len()];
     let mut trees: Vec<Tree> = Vec::new();
