@@ -22,9 +22,10 @@ pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAudi
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
 pub use postgres::PgStore;
 pub use predlog::{
-    AckPolicy, FeatureColumn, FeatureValue, FeatureValues, JetStreamConfig, JetStreamPredictionLog,
-    LocalLogConfig, LocalPredictionLog, PredictionFrame, PredictionLog, PredictionLogError,
-    PredictionLogStats, PredictionOutputs, PredictionRecord, ScanQuery, Variant,
+    AckPolicy, AnyPredictionLog, FeatureColumn, FeatureValue, FeatureValues, JetStreamConfig,
+    JetStreamPredictionLog, LocalLogConfig, LocalPredictionLog, PredictionFrame, PredictionLog,
+    PredictionLogError, PredictionLogStats, PredictionOutputs, PredictionRecord, ScanQuery,
+    Variant,
 };
 pub use splits::*;
 pub use sqlite::SqliteStore;

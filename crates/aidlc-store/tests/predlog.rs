@@ -429,3 +429,141 @@ async fn jetstream_round_trip_against_a_real_server() -> Result<()> {
     log.delete_stream().await?;
     result
 }
+
+#[tokio::test]
+async fn a_folder_has_one_writer_at_a_time() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let log = LocalPredictionLog::open(config(dir.path()))?;
+    let second = LocalPredictionLog::open(config(dir.path()));
+    let err = second.err().context("a second open must fail")?.to_string();
+    assert!(err.contains("LOCK"), "{err}");
+    log.close().await?;
+    LocalPredictionLog::open(config(dir.path()))?
+        .close()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn retention_drops_only_sealed_files_older_than_the_cutoff() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let log = LocalPredictionLog::open(config(dir.path()))?;
+    log.append((0..100).map(|i| record(i, "churn")).collect())
+        .await?;
+    log.seal().await?;
+    log.append((100..200).map(|i| record(i, "churn")).collect())
+        .await?;
+    log.seal().await?;
+    log.append((200..300).map(|i| record(i, "churn")).collect())
+        .await?;
+    // The first segment ends at T0 + 990, the second at T0 + 1990.
+    assert_eq!(log.drop_before(T0 + 1_000).await?, 1);
+    let frame = log.scan(&everything("churn")).await?;
+    assert_eq!(frame.len(), 200);
+    assert_eq!(
+        frame.request_id.first().map(String::as_str),
+        Some("churn-100")
+    );
+    assert_eq!(arrow_files(dir.path())?, 1);
+    log.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn feature_columns_follow_names_not_positions_and_keep_their_kinds() -> Result<()> {
+    use aidlc_store::predlog::FeatureValues;
+    let dir = tempfile::tempdir()?;
+    let log = LocalPredictionLog::open(config(dir.path()))?;
+    let with = |i: i64, features: Vec<(&str, FeatureValue)>| PredictionRecord {
+        features: features
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect(),
+        ..record(i, "churn")
+    };
+    let num = FeatureValue::Number;
+    let text = |s: &str| FeatureValue::Text(s.to_string());
+    let batch = vec![
+        with(
+            0,
+            vec![
+                ("a", num(1.0)),
+                ("b", FeatureValue::Missing),
+                ("c", num(5.0)),
+            ],
+        ),
+        // Same names, other order; `b` gets its first value, a text.
+        with(1, vec![("c", num(6.0)), ("a", num(2.0)), ("b", text("x"))]),
+        // `a` as text too (a mixed feature), `never` missing throughout, `c` absent.
+        with(
+            2,
+            vec![
+                ("a", text("two")),
+                ("b", FeatureValue::Missing),
+                ("never", FeatureValue::Missing),
+            ],
+        ),
+        with(3, vec![("a", num(4.0)), ("b", text("y")), ("c", num(8.0))]),
+    ];
+    log.append(batch).await?;
+    for phase in ["tail", "sealed"] {
+        let frame = log.scan(&everything("churn")).await?;
+        let column = |name: &str, number: bool| {
+            frame
+                .features
+                .iter()
+                .find(|c| c.name == name && matches!(c.values, FeatureValues::Number(_)) == number)
+                .map(|c| c.values.clone())
+        };
+        assert_eq!(
+            column("a", true),
+            Some(FeatureValues::Number(vec![
+                Some(1.0),
+                Some(2.0),
+                None,
+                Some(4.0)
+            ])),
+            "{phase}"
+        );
+        assert_eq!(
+            column("a", false),
+            Some(FeatureValues::Text(vec![
+                None,
+                None,
+                Some("two".into()),
+                None
+            ])),
+            "{phase}"
+        );
+        assert_eq!(
+            column("b", false),
+            Some(FeatureValues::Text(vec![
+                None,
+                Some("x".into()),
+                None,
+                Some("y".into())
+            ])),
+            "{phase}: an all-missing start becomes a text column"
+        );
+        assert_eq!(column("b", true), None, "{phase}");
+        assert_eq!(
+            column("c", true),
+            Some(FeatureValues::Number(vec![
+                Some(5.0),
+                Some(6.0),
+                None,
+                Some(8.0)
+            ])),
+            "{phase}"
+        );
+        assert_eq!(
+            column("never", true),
+            Some(FeatureValues::Number(vec![None; 4])),
+            "{phase}"
+        );
+        assert_eq!(frame.numbers("a"), vec![1.0, 2.0, 4.0]);
+        log.seal().await?;
+    }
+    log.close().await?;
+    Ok(())
+}

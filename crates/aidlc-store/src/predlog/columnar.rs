@@ -146,6 +146,8 @@ pub(crate) struct FrameBuilder {
     columns: HashMap<String, [Option<usize>; 2]>,
     /// Whether a column holds any value yet: an all-missing column may still change kind.
     has_value: Vec<bool>,
+    /// The previous record's features: name, value tag and column, by position.
+    layout: Vec<(String, u8, usize)>,
 }
 
 impl FrameBuilder {
@@ -195,40 +197,73 @@ impl FrameBuilder {
         }
     }
 
-    pub(crate) fn push_record(&mut self, r: &PredictionRecord) {
+    /// The column for the value at position `position` of a record's feature list, through the
+    /// previous record's layout when the name and kind are the same (the usual case: one model
+    /// sends the same features in the same order), else by name.
+    fn feature_column(
+        &mut self,
+        position: usize,
+        name: &str,
+        value: &FeatureValue,
+        row: usize,
+    ) -> usize {
+        let tag = match value {
+            FeatureValue::Number(_) => 0u8,
+            FeatureValue::Text(_) => 1,
+            FeatureValue::Missing => 2,
+        };
+        if let Some((cached_name, cached_tag, i)) = self.layout.get(position)
+            && *cached_tag == tag
+            && cached_name == name
+        {
+            let i = *i;
+            self.frame.features[i].values.pad_to(row);
+            return i;
+        }
+        let i = match value {
+            FeatureValue::Number(_) => self.column(name, Kind::Number, row),
+            FeatureValue::Text(_) => self.column(name, Kind::Text, row),
+            FeatureValue::Missing => self.missing_column(name, row),
+        };
+        // A column keeps its index for good (an all-missing one may change kind in place), so the
+        // cache stays valid.
+        self.layout.truncate(position);
+        if self.layout.len() == position {
+            self.layout.push((name.to_owned(), tag, i));
+        }
+        i
+    }
+
+    pub(crate) fn push_record(&mut self, r: PredictionRecord) {
         let row = self.frame.len();
-        for (name, value) in &r.features {
+        for (position, (name, value)) in r.features.into_iter().enumerate() {
+            let i = self.feature_column(position, &name, &value, row);
             match value {
                 FeatureValue::Number(x) => {
-                    let i = self.column(name, Kind::Number, row);
                     self.has_value[i] = true;
                     if let FeatureValues::Number(v) = &mut self.frame.features[i].values {
-                        v.push(Some(*x));
+                        v.push(Some(x));
                     }
                 }
                 FeatureValue::Text(s) => {
-                    let i = self.column(name, Kind::Text, row);
                     self.has_value[i] = true;
                     if let FeatureValues::Text(v) = &mut self.frame.features[i].values {
-                        v.push(Some(s.clone()));
+                        v.push(Some(s));
                     }
                 }
-                FeatureValue::Missing => {
-                    let i = self.missing_column(name, row);
-                    self.frame.features[i].values.pad_to(row + 1);
-                }
+                FeatureValue::Missing => self.frame.features[i].values.pad_to(row + 1),
             }
         }
         let f = &mut self.frame;
-        f.request_id.push(r.request_id.clone());
+        f.request_id.push(r.request_id);
         f.time_ms.push(r.time_ms);
-        f.model.push(r.model.clone());
+        f.model.push(r.model);
         f.version.push(r.version);
         f.variant.push(r.variant);
         f.latency_us.push(r.latency_us);
-        f.label.push(r.outputs.label.clone());
+        f.label.push(r.outputs.label);
         f.value.push(r.outputs.value);
-        f.probabilities.push(r.outputs.probabilities.clone());
+        f.probabilities.push(r.outputs.probabilities);
     }
 
     /// Appends the rows of an Arrow batch (from [`write_arrow_file`]) that match the query.
@@ -273,6 +308,9 @@ impl FrameBuilder {
         let label = downcast::<StringArray>(col("label")?, "label", path)?;
         let value = downcast::<Float64Array>(col("value")?, "value", path)?;
         let probabilities = downcast::<ListArray>(col("probabilities")?, "probabilities", path)?;
+        let offsets = probabilities.value_offsets();
+        let probability_values =
+            downcast::<Float64Array>(probabilities.values(), "probabilities", path)?.values();
         let f = &mut self.frame;
         for &i in &rows {
             f.request_id.push(request_id.value(i).to_owned());
@@ -284,9 +322,8 @@ impl FrameBuilder {
             f.label
                 .push(label.is_valid(i).then(|| label.value(i).to_owned()));
             f.value.push(value.is_valid(i).then(|| value.value(i)));
-            let p = probabilities.value(i);
-            let p = downcast::<Float64Array>(&p, "probabilities", path)?;
-            f.probabilities.push(p.values().to_vec());
+            let (from, to) = (offsets[i] as usize, offsets[i + 1] as usize);
+            f.probabilities.push(probability_values[from..to].to_vec());
         }
         let schema = batch.schema();
         for (field, array) in schema.fields().iter().zip(batch.columns()) {

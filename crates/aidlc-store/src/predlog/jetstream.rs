@@ -217,7 +217,7 @@ impl PredictionLog for JetStreamPredictionLog {
                         record.variant,
                     )
                 {
-                    out.push_record(&record);
+                    out.push_record(record);
                 }
             }
         }

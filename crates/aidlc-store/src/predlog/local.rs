@@ -126,6 +126,8 @@ struct Shared {
     stopped: AtomicBool,
     stop_lock: Mutex<()>,
     stop_signal: Condvar,
+    /// Held (flock) while the log is open, so a second process cannot write the same folder.
+    _lock: File,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PredictionLogError + '_ {
@@ -160,6 +162,20 @@ impl LocalPredictionLog {
         let dir = config.dir.clone();
         let sealed_dir = dir.join("sealed");
         std::fs::create_dir_all(&sealed_dir).map_err(io_err(&sealed_dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        lock.try_lock().map_err(|e| PredictionLogError::Io {
+            path: lock_path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!("the prediction log is open in another process or handle ({e})"),
+            ),
+        })?;
 
         let mut max_seq = 0u64;
         let mut wals = BTreeMap::new();
@@ -228,6 +244,7 @@ impl LocalPredictionLog {
             stopped: AtomicBool::new(false),
             stop_lock: Mutex::new(()),
             stop_signal: Condvar::new(),
+            _lock: lock,
         });
 
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
@@ -235,7 +252,7 @@ impl LocalPredictionLog {
         for (seq, path) in wals {
             let _ = convert_tx.send(Conversion {
                 seq,
-                path,
+                path: Some(path),
                 done: None,
             });
         }
@@ -306,6 +323,31 @@ impl LocalPredictionLog {
             .await
             .map_err(|_| PredictionLogError::Closed)?;
         done.await.map_err(|_| PredictionLogError::Closed)?
+    }
+
+    /// Deletes the sealed files whose newest record is older than `cutoff_ms` (a retention
+    /// policy); returns how many files were deleted. Scans already running keep their files.
+    pub async fn drop_before(&self, cutoff_ms: i64) -> PredictionLogResult<usize> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let expired: Vec<SealedFile> = {
+                let mut cat = shared.catalogue.lock().expect("catalogue lock");
+                let (expired, kept) = std::mem::take(&mut cat.sealed)
+                    .into_iter()
+                    .partition(|f| f.max_ms < cutoff_ms);
+                cat.sealed = kept;
+                expired
+            };
+            for f in &expired {
+                std::fs::remove_file(&f.path).map_err(io_err(&f.path))?;
+            }
+            if !expired.is_empty() {
+                sync_dir(&shared.dir.join("sealed"))?;
+            }
+            Ok(expired.len())
+        })
+        .await
+        .map_err(|_| PredictionLogError::Closed)?
     }
 
     /// Stops the writer after the queued appends, fsyncs, and waits for pending conversions.
@@ -515,7 +557,7 @@ fn scan_wal(
         if key.endpoint == query.endpoint
             && query.matches(key.time_ms, key.model, key.version, key.variant)
         {
-            out.push_record(&codec::decode_record(payload).map_err(corrupt)?);
+            out.push_record(codec::decode_record(payload).map_err(corrupt)?);
         }
         Ok(())
     })
@@ -557,7 +599,8 @@ struct Writer {
 
 struct Conversion {
     seq: u64,
-    path: PathBuf,
+    /// `None`: no segment, only a marker answered after the conversions queued before it.
+    path: Option<PathBuf>,
     done: Option<oneshot::Sender<PredictionLogResult<()>>>,
 }
 
@@ -644,8 +687,9 @@ impl Writer {
                 source,
             });
         }
-        if self.config.ack == AckPolicy::Synced {
-            self.file.sync_data().map_err(io_err(&self.path))?;
+        if self.len == SEGMENT_MAGIC.len() as u64 {
+            // A segment's age counts from its first record.
+            self.opened = Instant::now();
         }
         self.len += buf.len() as u64;
         let total = self
@@ -653,11 +697,14 @@ impl Writer {
             .written_total
             .fetch_add(buf.len() as u64, Ordering::AcqRel)
             + buf.len() as u64;
+        self.shared.active_len.store(self.len, Ordering::Release);
         if self.config.ack == AckPolicy::Synced {
+            // The records are in the segment either way; an error here only means they are not
+            // known to be on stable storage, which is what this policy acknowledges.
+            self.file.sync_data().map_err(io_err(&self.path))?;
             self.shared.synced_total.fetch_max(total, Ordering::AcqRel);
             self.shared.last_flush_ms.store(now_ms(), Ordering::Relaxed);
         }
-        self.shared.active_len.store(self.len, Ordering::Release);
         Ok(())
     }
 
@@ -675,10 +722,16 @@ impl Writer {
         seals: Vec<oneshot::Sender<PredictionLogResult<()>>>,
     ) -> PredictionLogResult<()> {
         if self.len <= SEGMENT_MAGIC.len() as u64 {
-            for ack in seals {
-                let _ = ack.send(Ok(()));
+            // Nothing to seal; the acknowledgement still waits for earlier conversions.
+            if !seals.is_empty() {
+                let (done, waiter) = oneshot::channel();
+                let _ = self.convert_tx.send(Conversion {
+                    seq: self.seq,
+                    path: None,
+                    done: Some(done),
+                });
+                acknowledge_seals(waiter, seals);
             }
-            self.opened = Instant::now();
             return Ok(());
         }
         self.sync()?;
@@ -704,21 +757,30 @@ impl Writer {
         let (done, waiter) = oneshot::channel();
         let _ = self.convert_tx.send(Conversion {
             seq: old_seq,
-            path: old_path,
+            path: Some(old_path),
             done: Some(done),
         });
-        if !seals.is_empty() {
-            std::thread::spawn(move || {
-                let result = waiter
-                    .blocking_recv()
-                    .unwrap_or(Err(PredictionLogError::Closed));
-                for ack in seals {
-                    let _ = ack.send(result.as_ref().map(|_| ()).map_err(clone_err));
-                }
-            });
-        }
+        acknowledge_seals(waiter, seals);
         Ok(())
     }
+}
+
+/// Answers the `seal()` calls once the converter reports (without blocking the writer).
+fn acknowledge_seals(
+    waiter: oneshot::Receiver<PredictionLogResult<()>>,
+    seals: Vec<oneshot::Sender<PredictionLogResult<()>>>,
+) {
+    if seals.is_empty() {
+        return;
+    }
+    std::thread::spawn(move || {
+        let result = waiter
+            .blocking_recv()
+            .unwrap_or(Err(PredictionLogError::Closed));
+        for ack in seals {
+            let _ = ack.send(result.as_ref().map(|_| ()).map_err(clone_err));
+        }
+    });
 }
 
 /// Errors are not `Clone` (they hold `io::Error`); acknowledgements of one group share one.
@@ -786,7 +848,13 @@ fn sync_loop(shared: &Shared, interval: Duration, ticks: mpsc::WeakSender<Comman
 
 fn convert_loop(shared: &Shared, rx: std::sync::mpsc::Receiver<Conversion>) {
     while let Ok(job) = rx.recv() {
-        let result = convert(shared, job.seq, &job.path);
+        let Some(path) = job.path else {
+            if let Some(done) = job.done {
+                let _ = done.send(Ok(()));
+            }
+            continue;
+        };
+        let result = convert(shared, job.seq, &path);
         if result.is_ok() {
             shared.segments_sealed.fetch_add(1, Ordering::Relaxed);
         }
@@ -811,12 +879,16 @@ fn convert(shared: &Shared, seq: u64, path: &Path) -> PredictionLogResult<()> {
             offset,
             reason,
         })?;
-        let entry = by_endpoint
-            .entry(r.endpoint.clone())
-            .or_insert_with(|| (FrameBuilder::default(), i64::MAX, i64::MIN));
+        if !by_endpoint.contains_key(&r.endpoint) {
+            by_endpoint.insert(
+                r.endpoint.clone(),
+                (FrameBuilder::default(), i64::MAX, i64::MIN),
+            );
+        }
+        let entry = by_endpoint.get_mut(&r.endpoint).expect("inserted above");
         entry.1 = entry.1.min(r.time_ms);
         entry.2 = entry.2.max(r.time_ms);
-        entry.0.push_record(&r);
+        entry.0.push_record(r);
         Ok(())
     })?;
     drop(bytes);

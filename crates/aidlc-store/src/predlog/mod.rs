@@ -261,3 +261,33 @@ pub(crate) fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// Either sink, chosen from configuration at start-up (the trait's `async fn`s make it
+/// unusable as `dyn PredictionLog`).
+pub enum AnyPredictionLog {
+    Local(LocalPredictionLog),
+    JetStream(Box<JetStreamPredictionLog>),
+}
+
+impl PredictionLog for AnyPredictionLog {
+    async fn append(&self, batch: Vec<PredictionRecord>) -> PredictionLogResult<()> {
+        match self {
+            AnyPredictionLog::Local(log) => log.append(batch).await,
+            AnyPredictionLog::JetStream(log) => log.append(batch).await,
+        }
+    }
+
+    async fn scan(&self, query: &ScanQuery) -> PredictionLogResult<PredictionFrame> {
+        match self {
+            AnyPredictionLog::Local(log) => log.scan(query).await,
+            AnyPredictionLog::JetStream(log) => log.scan(query).await,
+        }
+    }
+
+    fn stats(&self) -> PredictionLogStats {
+        match self {
+            AnyPredictionLog::Local(log) => log.stats(),
+            AnyPredictionLog::JetStream(log) => log.stats(),
+        }
+    }
+}
