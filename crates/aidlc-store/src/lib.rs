@@ -11,6 +11,7 @@
 mod artifacts;
 mod backend;
 mod postgres;
+pub mod predlog;
 mod splits;
 mod splits_backend;
 mod sqlite;
@@ -20,6 +21,12 @@ mod tracking_backend;
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
 pub use postgres::PgStore;
+pub use predlog::{
+    AckPolicy, AnyPredictionLog, FeatureColumn, FeatureValue, FeatureValues, JetStreamConfig,
+    JetStreamPredictionLog, LocalLogConfig, LocalPredictionLog, PredictionFrame, PredictionLog,
+    PredictionLogError, PredictionLogStats, PredictionOutputs, PredictionRecord, ScanQuery,
+    Variant,
+};
 pub use splits::*;
 pub use sqlite::SqliteStore;
 pub use tracking::*;
