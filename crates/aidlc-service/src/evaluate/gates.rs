@@ -6,14 +6,17 @@ use aidlc_core::spec::{Gate, GateOp, GatePath, GateRhs, Metric, ProblemSpec};
 
 use super::{EvalReport, GateOutcome, GateStatus, Role};
 
-/// A number for messages: three decimals below 100, one up to 10,000, none above; tiny values
-/// in scientific notation so they do not print as 0.000.
+/// A number for messages: whole numbers as they are, three decimals below 100, one up to
+/// 10,000, none above; tiny values with two significant digits so they do not print as 0.000.
 pub fn format_number(x: f64) -> String {
     let a = x.abs();
     if x == 0.0 {
         "0".to_string()
+    } else if x.fract() == 0.0 && a < 1e15 {
+        format!("{x:.0}")
     } else if a < 0.001 {
-        format!("{x:.2e}")
+        let digits = (-a.log10()).ceil() as usize + 1;
+        format!("{x:.digits$}")
     } else if a < 100.0 {
         format!("{x:.3}")
     } else if a < 10_000.0 {
