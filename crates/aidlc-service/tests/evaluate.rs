@@ -199,6 +199,8 @@ fn the_report_on_rainfall_is_complete_and_sane() {
     assert_eq!(report.primary_metric, "roc_auc");
     assert_eq!(report.data.rows, 2000);
     assert_eq!(report.data.positive_class.as_deref(), Some("1"));
+    assert_eq!(report.data.classes, ["0", "1"]);
+    assert_eq!(report.data.class_counts.iter().sum::<usize>(), 2000);
 
     let auc = &report.metrics[0];
     assert_eq!(auc.metric, "roc_auc");
@@ -748,4 +750,51 @@ bootstrap = 100
     assert_eq!(report.gates[0].status, GateStatus::Pass);
     let html = render_html(&report);
     assert_eq!(html.matches("<svg").count(), 1, "a reliability curve only");
+}
+
+/// A model with one `[N, 8]` tensor input, as many ONNX models have: P(rain) falls with
+/// visibility, the fourth column it is given.
+struct TensorModel {
+    signature: Signature,
+}
+
+impl Model for TensorModel {
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn predict(
+        &self,
+        frame: &aidlc_models::Frame,
+    ) -> Result<aidlc_models::Predictions, aidlc_models::ModelError> {
+        let visibility = frame.columns[3].as_numeric().unwrap();
+        let p: Vec<f64> = visibility.iter().map(|v| 1.0 / (1.0 + v.exp())).collect();
+        Ok(aidlc_models::Predictions::Classes {
+            classes: vec!["0".into(), "1".into()],
+            labels: p.iter().map(|p| usize::from(*p > 0.5)).collect(),
+            probabilities: p.iter().flat_map(|p| [1.0 - p, *p]).collect(),
+        })
+    }
+}
+
+#[test]
+fn a_tensor_model_takes_the_numeric_columns_but_label_and_time() {
+    let table = rainfall();
+    let train = rows(&table, 0..10_000);
+    let test = rows(&table, 10_000..10_500);
+    let model = TensorModel {
+        signature: Signature {
+            task: ModelTask::Classifier {
+                classes: vec!["0".into(), "1".into()],
+            },
+            inputs: Inputs::Tensor {
+                name: "input".into(),
+                width: 8,
+            },
+        },
+    };
+    let spec = spec("[evaluate]\nbootstrap = 20\nrobustness = false\n");
+    let report = evaluate_simple(&spec, &model, &train, &test);
+    assert_eq!(report.data.features, FEATURES);
+    assert!(report.metrics[0].values.candidate.value.unwrap() > 0.6);
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use aidlc_core::spec::{Metric, Perturbation, PerturbationKind, ProblemSpec, Task};
 use aidlc_data::{Column, Table};
-use aidlc_models::{Frame, Model, ModelError};
+use aidlc_models::{Frame, Inputs, Model, ModelError};
 use aidlc_stats::bootstrap::resample_indices;
 use aidlc_stats::calibration::{BinStrategy, reliability_curve};
 use aidlc_stats::metrics as stats_metrics;
@@ -175,11 +175,19 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
     .flatten()
     .collect();
     let table_frame = Frame::from_table(&held);
+    let default_features = default_features(spec, &held);
     let mut frames = Vec::new();
     let mut scores = Vec::new();
     for (role, m) in &roles {
+        // A tensor-input model without `--features` takes the numeric columns a trainer would
+        // have used: never the label, the time, the entity or an excluded column.
+        let features = match (input.features, &m.model.signature().inputs) {
+            (Some(list), _) => Some(list),
+            (None, Inputs::Tensor { .. }) => Some(default_features.as_slice()),
+            (None, Inputs::Named { .. }) => None,
+        };
         let frame = table_frame
-            .select(m.model.signature(), input.features)
+            .select(m.model.signature(), features)
             .map_err(|source| EvaluateError::Input {
                 role: role.as_str(),
                 name: m.name.clone(),
@@ -258,7 +266,7 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         within_budget: budget_mb.map(|b| mb <= b),
     };
 
-    let (classes, class_counts) = class_counts(&truth);
+    let (classes, class_counts) = class_counts(&truth, label_column);
     let mut report = EvalReport {
         format: EVAL_FORMAT.to_string(),
         passed: false,
@@ -306,6 +314,25 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
     report.passed = report.gates.iter().all(|g| g.status != GateStatus::Fail);
     report.limitations = gates::limitations(&report);
     Ok(report)
+}
+
+/// The numeric columns a tensor-input model takes by default, in table order: all but the
+/// label, the time and entity columns and `[data] exclude`.
+fn default_features(spec: &ProblemSpec, table: &Table) -> Vec<String> {
+    let p = &spec.problem;
+    let reserved: Vec<&str> = [&p.label.column, &p.time, &p.entity]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(spec.data.exclude.iter().map(String::as_str))
+        .collect();
+    table
+        .schema
+        .iter()
+        .zip(&table.columns)
+        .filter(|(s, c)| matches!(c, Column::Numeric(_)) && !reserved.contains(&s.name.as_str()))
+        .map(|(s, _)| s.name.clone())
+        .collect()
 }
 
 /// The rows `rows` of a table.
@@ -382,14 +409,23 @@ fn build_truth(
     }
 }
 
-fn class_counts(truth: &Truth) -> (Vec<String>, Vec<usize>) {
+/// The classes of the held-out labels with their counts: binary classes as the label values
+/// (sorted, numbers by value), multiclass in the truth's order.
+fn class_counts(truth: &Truth, label: &Column) -> (Vec<String>, Vec<usize>) {
     match truth {
-        Truth::Binary { y, positive } => {
-            let positives = y.iter().filter(|v| **v == 1.0).count();
-            (
-                vec![format!("not {positive}"), positive.clone()],
-                vec![y.len() - positives, positives],
-            )
+        Truth::Binary { .. } => {
+            let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+            for t in label_texts(label).into_iter().flatten() {
+                *counts.entry(t).or_default() += 1;
+            }
+            let mut pairs: Vec<(String, usize)> = counts.into_iter().collect();
+            pairs.sort_by(
+                |(a, _), (b, _)| match (a.parse::<f64>(), b.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => x.total_cmp(&y),
+                    _ => a.cmp(b),
+                },
+            );
+            pairs.into_iter().unzip()
         }
         Truth::Multiclass { y, classes } => {
             let mut counts = vec![0; classes.len()];
