@@ -798,3 +798,39 @@ fn a_tensor_model_takes_the_numeric_columns_but_label_and_time() {
     assert_eq!(report.data.features, FEATURES);
     assert!(report.metrics[0].values.candidate.value.unwrap() > 0.6);
 }
+
+#[test]
+fn a_model_that_refuses_missing_values_says_so_in_robustness_and_limitations() {
+    let f = fixture("[evaluate]\nbootstrap = 20\n");
+    let mut strict = f.candidate.clone();
+    if let Inputs::Named { features } = &mut strict.signature.inputs {
+        features
+            .iter_mut()
+            .for_each(|feature| feature.nullable = false);
+    }
+    let table = rainfall();
+    let train = rows(&table, 0..10_000);
+    let report = evaluate_simple(&f.spec, &strict, &train, &f.test);
+    let missing = &report.robustness.as_ref().unwrap().perturbations[3];
+    assert_eq!(missing.name, "missing_0.1");
+    assert!(missing.value.is_none());
+    let note = missing.note.as_deref().unwrap();
+    assert!(
+        note.contains("refuses") && note.contains("missing value"),
+        "{note}"
+    );
+    assert!(
+        report
+            .limitations
+            .iter()
+            .any(|l| l.starts_with("Robustness check missing_0.1 did not run")),
+        "{:?}",
+        report.limitations
+    );
+    // Noise keeps every value present, so it still runs.
+    assert!(
+        report.robustness.as_ref().unwrap().perturbations[0]
+            .value
+            .is_some()
+    );
+}

@@ -1036,3 +1036,28 @@ pub fn render_markdown(report: &EvalReport) -> String {
     out.push_str("\n```\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{esc, md, nice_range, tick};
+
+    #[test]
+    fn axis_ranges_end_on_round_ticks() {
+        assert_eq!(nice_range(0.0, 1.0), (0.0, 1.0, 0.25));
+        assert_eq!(nice_range(-2610.0, 752.0), (-3000.0, 1000.0, 1000.0));
+        let (lo, hi, step) = nice_range(3.0, 3.0);
+        assert!(lo < 3.0 && hi > 3.0 && step > 0.0);
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(-3000.0), "-3000");
+        assert_eq!(tick(1e-12), "0");
+    }
+
+    #[test]
+    fn text_is_escaped_for_html_and_markdown() {
+        assert_eq!(
+            esc(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(md("a | b <i>"), "a \\| b &lt;i&gt;");
+    }
+}

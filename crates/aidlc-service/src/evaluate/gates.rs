@@ -475,3 +475,24 @@ pub(crate) fn limitations(report: &EvalReport) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::format_number;
+
+    #[test]
+    fn numbers_print_for_people() {
+        for (x, shown) in [
+            (0.0, "0"),
+            (50.0, "50"),
+            (-10.0, "-10"),
+            (0.5, "0.500"),
+            (0.87345, "0.873"),
+            (0.000787, "0.00079"),
+            (1083.25, "1083.2"),
+            (123_456.7, "123457"),
+        ] {
+            assert_eq!(format_number(x), shown, "{x}");
+        }
+    }
+}
