@@ -45,6 +45,8 @@ pub const LATENCY_ROWS: usize = 1000;
 pub const CALIBRATION_BINS: usize = 10;
 /// Thresholds of the business sweep: 0, 0.01, …, 1.
 pub const SWEEP_THRESHOLDS: usize = 101;
+/// Threads of the bootstrap (one model each).
+pub const BOOTSTRAP_THREADS: usize = 2;
 /// Most points kept of a ROC curve.
 const ROC_POINTS: usize = 200;
 
@@ -490,8 +492,10 @@ fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64)
 }
 
-/// Metrics of every model on `rows` and on seeded resamples of them. The resamples are drawn
-/// once and shared by all models, so differences between models are paired.
+/// Metrics of every model on `rows` and on seeded resamples of them. Every model draws its
+/// resamples from a generator with the same seed, so resample r is the same rows for all of
+/// them and differences between models are paired; that also lets each model run on its own
+/// thread ([`BOOTSTRAP_THREADS`] at most) with the same result as one thread.
 pub(crate) fn paired_bootstrap(
     truth: &Truth,
     scores: &[Scores],
@@ -499,33 +503,40 @@ pub(crate) fn paired_bootstrap(
     metrics: &[Metric],
     settings: &EvalSettings,
 ) -> Vec<Draws> {
-    let threshold = settings.operating_threshold;
-    let mut gathered = Gathered::default();
-    let mut draws: Vec<Draws> = scores
-        .iter()
-        .map(|s| Draws {
+    let one = |s: &Scores| -> Draws {
+        let threshold = settings.operating_threshold;
+        let mut gathered = Gathered::default();
+        let mut draws = Draws {
             point: metrics_on(truth, s, rows, metrics, threshold, &mut gathered),
             samples: vec![Vec::with_capacity(settings.bootstrap_resamples); metrics.len()],
-        })
-        .collect();
-    if rows.is_empty() {
-        return draws;
-    }
-    let mut rng = Rng::seed_from_u64(settings.seed);
-    let mut picks = Vec::with_capacity(rows.len());
-    let mut sample = Vec::with_capacity(rows.len());
-    for _ in 0..settings.bootstrap_resamples {
-        resample_indices(&mut rng, rows.len(), &mut picks);
-        sample.clear();
-        sample.extend(picks.iter().map(|&j| rows[j]));
-        for (d, s) in draws.iter_mut().zip(scores) {
+        };
+        if rows.is_empty() {
+            return draws;
+        }
+        let mut rng = Rng::seed_from_u64(settings.seed);
+        let mut picks = Vec::with_capacity(rows.len());
+        let mut sample = Vec::with_capacity(rows.len());
+        for _ in 0..settings.bootstrap_resamples {
+            resample_indices(&mut rng, rows.len(), &mut picks);
+            sample.clear();
+            sample.extend(picks.iter().map(|&j| rows[j]));
             let values = metrics_on(truth, s, &sample, metrics, threshold, &mut gathered);
-            for (column, v) in d.samples.iter_mut().zip(values) {
+            for (column, v) in draws.samples.iter_mut().zip(values) {
                 column.push(v);
             }
         }
+        draws
+    };
+    let mut out = Vec::with_capacity(scores.len());
+    for chunk in scores.chunks(BOOTSTRAP_THREADS) {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk.iter().map(|s| scope.spawn(move || one(s))).collect();
+            for h in handles {
+                out.push(h.join().expect("a bootstrap thread does not panic"));
+            }
+        });
     }
-    draws
+    out
 }
 
 /// Reliability curves, ECE and Brier score of every model (classifiers only).
