@@ -14,6 +14,7 @@ mod scoring;
 mod slices;
 mod stored;
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use aidlc_core::spec::{Metric, Perturbation, PerturbationKind, ProblemSpec, Task};
@@ -161,9 +162,9 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
     }
     let rows_without_label = texts.len() - kept.len();
     let held = if rows_without_label == 0 {
-        input.held_out.clone()
+        Cow::Borrowed(input.held_out)
     } else {
-        take_rows(input.held_out, &kept)
+        Cow::Owned(take_rows(input.held_out, &kept))
     };
     let label_column = held.column(&label).expect("the label column was kept");
     let truth = build_truth(spec, task, label_column, input.candidate.model)?;
@@ -200,16 +201,6 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         );
         frames.push(frame);
     }
-    let by_model = |values: &mut dyn Iterator<Item = Estimate>| -> ByModel<Estimate> {
-        let candidate = values.next().unwrap_or_default();
-        let baseline = values.next().unwrap_or_default();
-        ByModel {
-            candidate,
-            baseline,
-            champion: values.next(),
-        }
-    };
-
     let mut metrics = vec![primary];
     metrics.extend(Metric::for_task(task).into_iter().filter(|m| *m != primary));
     let n = truth.len();
@@ -219,11 +210,11 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         .iter()
         .enumerate()
         .map(|(j, metric)| {
-            let estimates: Vec<Estimate> = draws.iter().map(|d| d.estimate(j)).collect();
+            let estimates = draws.iter().map(|d| d.estimate(j)).collect();
             MetricRow {
                 metric: metric.as_str().to_string(),
                 higher_is_better: metric.higher_is_better(),
-                values: by_model(&mut estimates.into_iter()),
+                values: ByModel::from_roles(estimates),
                 delta_vs_baseline: draws[0].delta(&draws[1], j),
                 delta_vs_champion: draws.get(2).map(|c| draws[0].delta(c, j)),
             }
@@ -237,7 +228,6 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         &scores,
         &metrics,
         &settings,
-        &by_model,
     )?;
     let overall_primary = metric_rows[0].values.candidate.value;
     let slice_report = SliceReport {

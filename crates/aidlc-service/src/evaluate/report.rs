@@ -143,6 +143,18 @@ impl<T> ByModel<T> {
         }
     }
 
+    /// The values of candidate, baseline and (when there is a third) champion, in that order.
+    pub(crate) fn from_roles(values: Vec<T>) -> ByModel<T> {
+        let mut values = values.into_iter();
+        let candidate = values.next().expect("a candidate value");
+        let baseline = values.next().expect("a baseline value");
+        ByModel {
+            candidate,
+            baseline,
+            champion: values.next(),
+        }
+    }
+
     /// Applies `f` to every value.
     pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> ByModel<U> {
         ByModel {
