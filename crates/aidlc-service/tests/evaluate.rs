@@ -834,3 +834,55 @@ fn a_model_that_refuses_missing_values_says_so_in_robustness_and_limitations() {
             .is_some()
     );
 }
+
+#[test]
+fn a_champion_is_compared_on_the_same_resamples() {
+    let f = fixture(
+        "[evaluate]\nbootstrap = 50\nrobustness = false\n\n[evaluate.gates]\n\
+         as_good = \"roc_auc >= champion\"\nclearly_better = \"roc_auc >= champion + 0.01\"\n\
+         calibrated_as_champion = \"ece <= champion\"\n",
+    );
+    let champion = f.candidate.clone();
+    let input = EvalInput {
+        spec: &f.spec,
+        candidate: ModelUnderTest {
+            model: &f.candidate,
+            name: "new".into(),
+            reference: "rainfall/2".into(),
+        },
+        baseline: ModelUnderTest {
+            model: f.baseline.as_ref(),
+            name: "prior".into(),
+            reference: "prior".into(),
+        },
+        champion: Some(ModelUnderTest {
+            model: &champion,
+            name: "current".into(),
+            reference: "rainfall@champion".into(),
+        }),
+        held_out: &f.test,
+        features: None,
+        seed: None,
+        bootstrap: None,
+        model_size_bytes: 10,
+        lineage: serde_json::Value::Null,
+    };
+    let report = evaluate(&input).unwrap();
+    // The same model as champion: every paired difference is exactly zero.
+    for row in &report.metrics {
+        let d = row.delta_vs_champion.unwrap();
+        assert_eq!(
+            (d.value, d.lower, d.upper),
+            (Some(0.0), Some(0.0), Some(0.0)),
+            "{}",
+            row.metric
+        );
+    }
+    let status = |name: &str| report.gates.iter().find(|g| g.name == name).unwrap().status;
+    assert_eq!(status("as_good"), GateStatus::Pass);
+    assert_eq!(status("clearly_better"), GateStatus::Fail);
+    assert_eq!(status("calibrated_as_champion"), GateStatus::Pass);
+    let html = render_html(&report);
+    assert!(html.contains("current (champion)"));
+    assert!(html.contains("candidate − champion"));
+}
