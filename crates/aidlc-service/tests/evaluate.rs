@@ -731,6 +731,14 @@ bootstrap = 100
     assert!(calibration.of.contains("predicted class"));
     assert!(calibration.models.candidate.brier.is_none());
     assert!(report.roc.is_none() && report.business.is_none());
+    assert!(
+        report
+            .limitations
+            .iter()
+            .any(|l| l.starts_with("Business value is not reported")),
+        "{:?}",
+        report.limitations
+    );
     let groups = &report.slices.groups[0];
     assert_eq!(groups.kind, "categories");
     assert_eq!(groups.slices.len(), 3);

@@ -2,7 +2,7 @@
 //! the report with a number, the baseline's or champion's value, or a `[constraints]` budget;
 //! limitations are sentences derived from the report's facts.
 
-use aidlc_core::spec::{Gate, GateOp, GatePath, GateRhs, Metric, ProblemSpec};
+use aidlc_core::spec::{Gate, GateOp, GatePath, GateRhs, Metric, ProblemSpec, Task};
 
 use super::{EvalReport, GateOutcome, GateStatus, Role};
 
@@ -460,6 +460,19 @@ pub(crate) fn limitations(report: &EvalReport) -> Vec<String> {
             format_number(at),
             format_number(best.candidate.threshold),
             format_number(best.candidate.value_per_1k)
+        ));
+    }
+    if report.business.is_none() {
+        let why = match report.framing.problem.task {
+            Some(Task::MulticlassClassification) => {
+                "[business] values (tp, fp, fn, tn) describe two classes, and this task has more"
+            }
+            Some(Task::Regression) => "[business] has no cost_per_unit_error",
+            _ => "[business] does not give all of tp, fp, fn and tn",
+        };
+        out.push(format!(
+            "Business value is not reported: {why}. The metrics alone do not say what the \
+             model is worth."
         ));
     }
     if report.data.rows_without_label > 0 {
