@@ -139,8 +139,18 @@ fn linear_model(w: Vec<f64>, b: f64, encodings: Vec<Encoding>) -> BuiltinModel {
     }
 }
 
+/// The rainfall example's contract with its own `[evaluate]` sections replaced by `extra`.
 fn spec(extra: &str) -> ProblemSpec {
-    let text = format!("{}\n{extra}", example("rainfall").unwrap().spec_toml);
+    let example = example("rainfall").unwrap().spec_toml;
+    // The example ends with its [evaluate] sections.
+    let own = example.find("\n[evaluate]").unwrap_or(example.len());
+    assert!(
+        example[own..]
+            .lines()
+            .filter(|l| l.starts_with('['))
+            .all(|l| l.starts_with("[evaluate"))
+    );
+    let text = format!("{}\n{extra}", &example[..own]);
     ProblemSpec::parse(&text, "aidlc.toml").unwrap()
 }
 
