@@ -139,8 +139,18 @@ fn linear_model(w: Vec<f64>, b: f64, encodings: Vec<Encoding>) -> BuiltinModel {
     }
 }
 
+/// The rainfall example's contract with its own `[evaluate]` sections replaced by `extra`.
 fn spec(extra: &str) -> ProblemSpec {
-    let text = format!("{}\n{extra}", example("rainfall").unwrap().spec_toml);
+    let example = example("rainfall").unwrap().spec_toml;
+    // The example ends with its [evaluate] sections.
+    let own = example.find("\n[evaluate]").unwrap_or(example.len());
+    assert!(
+        example[own..]
+            .lines()
+            .filter(|l| l.starts_with('['))
+            .all(|l| l.starts_with("[evaluate"))
+    );
+    let text = format!("{}\n{extra}", &example[..own]);
     ProblemSpec::parse(&text, "aidlc.toml").unwrap()
 }
 
@@ -199,6 +209,8 @@ fn the_report_on_rainfall_is_complete_and_sane() {
     assert_eq!(report.primary_metric, "roc_auc");
     assert_eq!(report.data.rows, 2000);
     assert_eq!(report.data.positive_class.as_deref(), Some("1"));
+    assert_eq!(report.data.classes, ["0", "1"]);
+    assert_eq!(report.data.class_counts.iter().sum::<usize>(), 2000);
 
     let auc = &report.metrics[0];
     assert_eq!(auc.metric, "roc_auc");
@@ -466,14 +478,465 @@ fn a_rule_baseline_predicts_the_training_shares_of_its_groups() {
     let high = (0..train.n_rows).find(|&i| visibility[i] >= -0.5).unwrap();
     assert!(p[high] < share, "low visibility means rain more often");
 
+    // A model baseline is loaded from its file, relative to the project folder.
+    let dir = tempfile::tempdir().unwrap();
+    let old = fit_logistic(&train);
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("models/old.json"), old.to_bytes()).unwrap();
     spec.baseline.kind = Some(aidlc_core::spec::BaselineKind::Model);
     spec.baseline.rule = None;
-    spec.baseline.model = Some("models/old.onnx".into());
-    let err = baseline_model(&spec, &train, Path::new("/project"))
-        .err()
+    spec.baseline.model = Some("models/old.json".into());
+    let loaded = baseline_model(&spec, &train, dir.path()).unwrap();
+    let frame = aidlc_models::Frame::from_table(&train)
+        .select(loaded.signature(), None)
         .unwrap();
-    assert!(
-        err.to_string().contains("baseline kind model needs"),
-        "{err}"
+    assert_eq!(
+        loaded.predict(&frame).unwrap(),
+        old.predict(&frame).unwrap()
     );
+    spec.baseline.model = Some("models/missing.onnx".into());
+    let err = baseline_model(&spec, &train, dir.path()).err().unwrap();
+    assert!(err.to_string().contains("models/missing.onnx"), "{err}");
+}
+
+fn spec_text(text: &str) -> ProblemSpec {
+    ProblemSpec::parse(text, "aidlc.toml").unwrap()
+}
+
+fn evaluate_simple(
+    spec: &ProblemSpec,
+    candidate: &dyn Model,
+    train: &Table,
+    test: &Table,
+) -> EvalReport {
+    let baseline = baseline_model(spec, train, Path::new(".")).unwrap();
+    evaluate(&EvalInput {
+        spec,
+        candidate: ModelUnderTest {
+            model: candidate,
+            name: "candidate".into(),
+            reference: String::new(),
+        },
+        baseline: ModelUnderTest {
+            model: baseline.as_ref(),
+            name: "baseline".into(),
+            reference: String::new(),
+        },
+        champion: None,
+        held_out: test,
+        features: None,
+        seed: None,
+        bootstrap: None,
+        model_size_bytes: 100,
+        lineage: serde_json::Value::Null,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_regression_is_judged_by_error_and_its_cost() {
+    let table = rainfall();
+    let train = rows(&table, 0..10_000);
+    let test = rows(&table, 10_000..11_000);
+    // Least squares of the day's maximum temperature on its mean temperature.
+    let (x, y) = (
+        numbers(&train, "temperature"),
+        numbers(&train, "maximum temperature"),
+    );
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    let slope = sxy / sxx;
+    let model = BuiltinModel {
+        format: FORMAT.to_string(),
+        signature: Signature {
+            task: ModelTask::Regressor,
+            inputs: Inputs::Named {
+                features: vec![Feature {
+                    name: "temperature".into(),
+                    kind: FeatureKind::Numeric,
+                    nullable: true,
+                }],
+            },
+        },
+        encodings: vec![Encoding::Numeric {
+            fill: Some(mx),
+            center: 0.0,
+            scale: 1.0,
+        }],
+        predictor: Predictor::Linear(LinearModel {
+            weights: vec![vec![slope]],
+            bias: vec![my - slope * mx],
+            link: Link::Identity,
+        }),
+        training: serde_json::Value::Null,
+    };
+    let spec = spec_text(
+        r#"
+[problem]
+task = "regression"
+[problem.label]
+column = "maximum temperature"
+[baseline]
+kind = "mean"
+metric = "rmse"
+[business]
+cost_per_unit_error = 2
+[evaluate]
+slices = ["visibility"]
+bootstrap = 100
+"#,
+    );
+    let report = evaluate_simple(&spec, &model, &train, &test);
+    let rmse = &report.metrics[0];
+    assert_eq!(rmse.metric, "rmse");
+    assert!(!rmse.higher_is_better);
+    assert!(rmse.delta_vs_baseline.upper.unwrap() < 0.0, "{rmse:?}");
+    assert!(report.calibration.is_none() && report.roc.is_none());
+    let mae = report.metrics.iter().find(|m| m.metric == "mae").unwrap();
+    let business = report.business.as_ref().unwrap();
+    assert_eq!(business.kind, "error_cost");
+    let value = business.value_per_1k.candidate.unwrap();
+    assert!((value + 2.0 * mae.values.candidate.value.unwrap() * 1000.0).abs() < 1e-6);
+    assert_eq!(report.gates[0].rule.to_string(), "rmse <= baseline");
+    assert_eq!(report.gates[0].status, GateStatus::Pass);
+    let bins = &report.slices.groups[0];
+    assert_eq!(bins.slices.iter().map(|s| s.count).sum::<usize>(), 1000);
+    // The worst slice is the one with the largest error.
+    let worst = report.slices.worst.as_ref().unwrap();
+    let max = bins
+        .slices
+        .iter()
+        .filter_map(|s| s.primary.candidate.value)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(worst.value, max);
+}
+
+/// Three classes that follow `x`, and a categorical `group` that does not matter.
+fn three_classes(n: usize, offset: usize) -> Table {
+    let mut x = Vec::new();
+    let mut group = Vec::new();
+    let mut kind = Vec::new();
+    for i in 0..n {
+        let j = i + offset;
+        let v = ((j * 37) % 101) as f64 / 50.0 - 1.0;
+        let noise = ((j * 53) % 7) as f64 / 20.0 - 0.15;
+        x.push(v);
+        group.push(Some(["a", "b", "c"][j % 3].to_string()));
+        let label = if v + noise < -0.3 {
+            "low"
+        } else if v + noise > 0.3 {
+            "high"
+        } else {
+            "mid"
+        };
+        kind.push(Some(label.to_string()));
+    }
+    Table {
+        path: PathBuf::from("three_classes.csv"),
+        format: aidlc_data::FileFormat::Csv,
+        schema: vec![
+            aidlc_data::ColumnSchema {
+                name: "x".into(),
+                kind: aidlc_data::ColumnKind::Numeric,
+            },
+            aidlc_data::ColumnSchema {
+                name: "group".into(),
+                kind: aidlc_data::ColumnKind::Categorical,
+            },
+            aidlc_data::ColumnSchema {
+                name: "kind".into(),
+                kind: aidlc_data::ColumnKind::Categorical,
+            },
+        ],
+        columns: vec![
+            Column::Numeric(x),
+            Column::Categorical(group),
+            Column::Categorical(kind),
+        ],
+        n_rows: n,
+    }
+}
+
+#[test]
+fn a_multiclass_model_gets_class_metrics_top_class_calibration_and_category_swaps() {
+    let train = three_classes(600, 0);
+    let test = three_classes(400, 600);
+    let classes: Vec<String> = ["high", "low", "mid"].map(String::from).to_vec();
+    let model = BuiltinModel {
+        format: FORMAT.to_string(),
+        signature: Signature {
+            task: ModelTask::Classifier {
+                classes: classes.clone(),
+            },
+            inputs: Inputs::Named {
+                features: vec![
+                    Feature {
+                        name: "x".into(),
+                        kind: FeatureKind::Numeric,
+                        nullable: true,
+                    },
+                    Feature {
+                        name: "group".into(),
+                        kind: FeatureKind::Categorical,
+                        nullable: true,
+                    },
+                ],
+            },
+        },
+        encodings: vec![
+            Encoding::Numeric {
+                fill: Some(0.0),
+                center: 0.0,
+                scale: 1.0,
+            },
+            Encoding::OneHot {
+                categories: vec!["a".into(), "b".into(), "c".into()],
+            },
+        ],
+        predictor: Predictor::Linear(LinearModel {
+            weights: vec![
+                vec![6.0, 0.2, 0.0, -0.2],
+                vec![-6.0, 0.0, 0.2, 0.0],
+                vec![0.0, 0.0, 0.0, 0.2],
+            ],
+            bias: vec![-1.0, -1.0, 1.0],
+            link: Link::Softmax,
+        }),
+        training: serde_json::Value::Null,
+    };
+    let spec = spec_text(
+        r#"
+[problem]
+task = "multiclass_classification"
+[problem.label]
+column = "kind"
+[baseline]
+kind = "prior"
+metric = "accuracy"
+[evaluate]
+slices = ["group"]
+bootstrap = 100
+"#,
+    );
+    let report = evaluate_simple(&spec, &model, &train, &test);
+    let names: Vec<&str> = report.metrics.iter().map(|m| m.metric.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "accuracy",
+            "balanced_accuracy",
+            "log_loss",
+            "f1_macro",
+            "f1_weighted"
+        ]
+    );
+    let accuracy = &report.metrics[0].values;
+    assert!(accuracy.candidate.value.unwrap() > 0.8, "{accuracy:?}");
+    assert!(accuracy.candidate.value > accuracy.baseline.value);
+    assert_eq!(report.data.classes, classes);
+    assert_eq!(report.data.class_counts.iter().sum::<usize>(), 400);
+    let calibration = report.calibration.as_ref().unwrap();
+    assert!(calibration.of.contains("predicted class"));
+    assert!(calibration.models.candidate.brier.is_none());
+    assert!(report.roc.is_none() && report.business.is_none());
+    assert!(
+        report
+            .limitations
+            .iter()
+            .any(|l| l.starts_with("Business value is not reported")),
+        "{:?}",
+        report.limitations
+    );
+    let groups = &report.slices.groups[0];
+    assert_eq!(groups.kind, "categories");
+    assert_eq!(groups.slices.len(), 3);
+    assert_eq!(groups.slices.iter().map(|s| s.count).sum::<usize>(), 400);
+    let swaps: Vec<_> = report
+        .robustness
+        .as_ref()
+        .unwrap()
+        .perturbations
+        .iter()
+        .filter(|p| p.name.starts_with("swap"))
+        .collect();
+    assert!(
+        swaps.iter().all(|p| p.value.is_some() && p.note.is_none()),
+        "{swaps:?}"
+    );
+    assert_eq!(report.gates[0].status, GateStatus::Pass);
+    let html = render_html(&report);
+    assert_eq!(html.matches("<svg").count(), 1, "a reliability curve only");
+}
+
+/// A model with one `[N, 8]` tensor input, as many ONNX models have: P(rain) falls with
+/// visibility, the fourth column it is given.
+struct TensorModel {
+    signature: Signature,
+}
+
+impl Model for TensorModel {
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn predict(
+        &self,
+        frame: &aidlc_models::Frame,
+    ) -> Result<aidlc_models::Predictions, aidlc_models::ModelError> {
+        let visibility = frame.columns[3].as_numeric().unwrap();
+        let p: Vec<f64> = visibility.iter().map(|v| 1.0 / (1.0 + v.exp())).collect();
+        Ok(aidlc_models::Predictions::Classes {
+            classes: vec!["0".into(), "1".into()],
+            labels: p.iter().map(|p| usize::from(*p > 0.5)).collect(),
+            probabilities: p.iter().flat_map(|p| [1.0 - p, *p]).collect(),
+        })
+    }
+}
+
+#[test]
+fn a_tensor_model_takes_the_numeric_columns_but_label_and_time() {
+    let table = rainfall();
+    let train = rows(&table, 0..10_000);
+    let test = rows(&table, 10_000..10_500);
+    let model = TensorModel {
+        signature: Signature {
+            task: ModelTask::Classifier {
+                classes: vec!["0".into(), "1".into()],
+            },
+            inputs: Inputs::Tensor {
+                name: "input".into(),
+                width: 8,
+            },
+        },
+    };
+    let spec = spec("[evaluate]\nbootstrap = 20\nrobustness = false\n");
+    let report = evaluate_simple(&spec, &model, &train, &test);
+    assert_eq!(report.data.features, FEATURES);
+    assert!(report.metrics[0].values.candidate.value.unwrap() > 0.6);
+}
+
+#[test]
+fn a_model_that_refuses_missing_values_says_so_in_robustness_and_limitations() {
+    let f = fixture("[evaluate]\nbootstrap = 20\n");
+    let mut strict = f.candidate.clone();
+    if let Inputs::Named { features } = &mut strict.signature.inputs {
+        features
+            .iter_mut()
+            .for_each(|feature| feature.nullable = false);
+    }
+    let table = rainfall();
+    let train = rows(&table, 0..10_000);
+    let report = evaluate_simple(&f.spec, &strict, &train, &f.test);
+    let missing = &report.robustness.as_ref().unwrap().perturbations[3];
+    assert_eq!(missing.name, "missing_0.1");
+    assert!(missing.value.is_none());
+    let note = missing.note.as_deref().unwrap();
+    assert!(
+        note.contains("refuses") && note.contains("missing value"),
+        "{note}"
+    );
+    assert!(
+        report
+            .limitations
+            .iter()
+            .any(|l| l.starts_with("Robustness check missing_0.1 did not run")),
+        "{:?}",
+        report.limitations
+    );
+    // Noise keeps every value present, so it still runs.
+    assert!(
+        report.robustness.as_ref().unwrap().perturbations[0]
+            .value
+            .is_some()
+    );
+}
+
+#[test]
+fn a_champion_is_compared_on_the_same_resamples() {
+    let f = fixture(
+        "[evaluate]\nbootstrap = 50\nrobustness = false\n\n[evaluate.gates]\n\
+         as_good = \"roc_auc >= champion\"\nclearly_better = \"roc_auc >= champion + 0.01\"\n\
+         calibrated_as_champion = \"ece <= champion\"\n",
+    );
+    let champion = f.candidate.clone();
+    let input = EvalInput {
+        spec: &f.spec,
+        candidate: ModelUnderTest {
+            model: &f.candidate,
+            name: "new".into(),
+            reference: "rainfall/2".into(),
+        },
+        baseline: ModelUnderTest {
+            model: f.baseline.as_ref(),
+            name: "prior".into(),
+            reference: "prior".into(),
+        },
+        champion: Some(ModelUnderTest {
+            model: &champion,
+            name: "current".into(),
+            reference: "rainfall@champion".into(),
+        }),
+        held_out: &f.test,
+        features: None,
+        seed: None,
+        bootstrap: None,
+        model_size_bytes: 10,
+        lineage: serde_json::Value::Null,
+    };
+    let report = evaluate(&input).unwrap();
+    // The same model as champion: every paired difference is exactly zero.
+    for row in &report.metrics {
+        let d = row.delta_vs_champion.unwrap();
+        assert_eq!(
+            (d.value, d.lower, d.upper),
+            (Some(0.0), Some(0.0), Some(0.0)),
+            "{}",
+            row.metric
+        );
+    }
+    let status = |name: &str| report.gates.iter().find(|g| g.name == name).unwrap().status;
+    assert_eq!(status("as_good"), GateStatus::Pass);
+    assert_eq!(status("clearly_better"), GateStatus::Fail);
+    assert_eq!(status("calibrated_as_champion"), GateStatus::Pass);
+    let html = render_html(&report);
+    assert!(html.contains("current (champion)"));
+    assert!(html.contains("candidate − champion"));
+}
+
+#[test]
+fn built_in_boosted_trees_beat_the_prior_with_gates_passing() {
+    use aidlc_models::train::{GbdtParams, Target, TrainSet, TrainerSpec, train};
+    let f = fixture(
+        "[evaluate]\nbootstrap = 100\nslices = [\"visibility < -0.5\"]\n\n[evaluate.gates]\n\
+         beats_baseline = \"roc_auc >= baseline + 0.05\"\n\
+         sharper = \"log_loss <= baseline\"\n\
+         weakest_slice = \"worst_slice.roc_auc >= 0.6\"\n",
+    );
+    let table = rainfall();
+    let set = |t: &Table| TrainSet {
+        features: aidlc_models::Frame::from_table(t)
+            .select(f.candidate.signature(), None)
+            .unwrap(),
+        target: Target::classes_from_column(t.column("rain").unwrap(), "rain").unwrap(),
+        weights: None,
+    };
+    let (train_set, valid_set) = (
+        set(&rows(&table, 0..8_500)),
+        set(&rows(&table, 8_500..10_000)),
+    );
+    // The hand-fitted logistic model is covered above; the built-in linear trainer is left out
+    // here only because it is slow in a debug build.
+    let spec = TrainerSpec::Gbdt(GbdtParams {
+        n_trees: 20,
+        max_bins: 32,
+        early_stopping_rounds: Some(5),
+        ..GbdtParams::default()
+    });
+    let model = train(&spec, &train_set, Some(&valid_set), 0).unwrap().model;
+    let report = evaluate_simple(&f.spec, &model, &rows(&table, 0..10_000), &f.test);
+    assert!(report.passed, "{:#?}", report.gates);
+    let auc = &report.metrics[0].values;
+    assert!(auc.candidate.lower > auc.baseline.upper);
 }

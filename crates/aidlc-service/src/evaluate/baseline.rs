@@ -43,12 +43,12 @@ pub fn baseline_model(
             .model
             .as_deref()
             .ok_or_else(|| EvaluateError::Spec("`baseline.model` is not set".into()))?;
+        // The file's bytes tell its format (aidlc's own or ONNX); an ONNX baseline needs ONNX
+        // Runtime initialised by the caller, like any ONNX model.
         let path = project_dir.join(path);
-        return Err(EvaluateError::Baseline(format!(
-            "baseline kind model needs a model loader for {} (ONNX or built-in model files), \
-             which this build does not have yet",
-            path.display()
-        )));
+        return aidlc_models::load_model(&path).map_err(|e| {
+            EvaluateError::Baseline(format!("`baseline.model` {}: {e}", path.display()))
+        });
     }
     let label = training_labels(spec, train, task)?;
     let model: Box<dyn Model> = match (kind, label) {
@@ -136,14 +136,16 @@ fn constant_model(
     }
 }
 
-/// The training labels: class indices (classes sorted, numbers by value, the positive class
-/// last for binary tasks) or values.
+/// The training labels: class indices (classes sorted, numbers by value, as the built-in
+/// trainers order them) or values.
 pub(crate) enum TrainLabels {
     Classes {
         classes: Vec<String>,
         index: Vec<usize>,
         /// The training rows that have a label, aligned with `index`.
         rows: Vec<usize>,
+        /// Binary: the positive class.
+        positive: Option<usize>,
     },
     Values {
         y: Vec<f64>,
@@ -206,13 +208,13 @@ fn training_labels(
         _ => a.cmp(b),
     });
     classes.dedup();
-    if task == Task::BinaryClassification
-        && let Some(positive) = positive_text(spec, column)
-        && let Some(at) = classes.iter().position(|c| *c == positive)
-    {
-        let p = classes.remove(at);
-        classes.push(p);
-    }
+    // A binary rule that gives a number gives P(positive): the class of `positive_value`, else
+    // the second class, as a logistic model's score is P(second class).
+    let positive = (task == Task::BinaryClassification && classes.len() == 2).then(|| {
+        positive_text(spec, column)
+            .and_then(|p| classes.iter().position(|c| *c == p))
+            .unwrap_or(1)
+    });
     let lookup: BTreeMap<&str, usize> = classes
         .iter()
         .enumerate()
@@ -223,6 +225,7 @@ fn training_labels(
         classes,
         index,
         rows,
+        positive,
     })
 }
 
@@ -319,7 +322,12 @@ impl RuleModel {
             keys.push(outcome_key(&value));
         }
         let (task, outputs) = match labels {
-            TrainLabels::Classes { classes, index, .. } => {
+            TrainLabels::Classes {
+                classes,
+                index,
+                positive,
+                ..
+            } => {
                 let k = classes.len();
                 let mut by_outcome: BTreeMap<String, Vec<f64>> = BTreeMap::new();
                 let mut overall = vec![0.0; k];
@@ -337,7 +345,6 @@ impl RuleModel {
                 };
                 normalise(&mut overall);
                 by_outcome.values_mut().for_each(normalise);
-                let positive = (k == 2).then_some(1);
                 (
                     ModelTask::Classifier {
                         classes: classes.clone(),

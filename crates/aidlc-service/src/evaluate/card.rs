@@ -76,15 +76,11 @@ fn chart(
     marker: Option<(f64, String)>,
 ) -> String {
     let (w, h) = (380.0, 300.0);
-    let (left, right, top, bottom) = (56.0, 12.0, 28.0, 44.0);
+    let (left, right, top, bottom) = (60.0, 22.0, 28.0, 44.0);
     let pw = w - left - right;
     let ph = h - top - bottom;
     let (x0, x1) = x_range;
-    let (y0, y1) = if (y_range.1 - y_range.0).abs() < 1e-12 {
-        (y_range.0 - 1.0, y_range.1 + 1.0)
-    } else {
-        y_range
-    };
+    let (y0, y1, y_step) = nice_range(y_range.0, y_range.1);
     let sx = |x: f64| left + (x - x0) / (x1 - x0) * pw;
     let sy = |y: f64| top + ph - (y - y0) / (y1 - y0) * ph;
     let mut s = String::new();
@@ -105,15 +101,18 @@ fn chart(
     );
     for k in 0..=4 {
         let fx = x0 + (x1 - x0) * k as f64 / 4.0;
-        let fy = y0 + (y1 - y0) * k as f64 / 4.0;
         let _ = write!(
             s,
             r##"<line x1="{x}" y1="{top}" x2="{x}" y2="{b}" stroke="#eee"/><text x="{x}" y="{ty}" class="a" text-anchor="middle">{lx}</text>"##,
             x = sx(fx),
             b = top + ph,
             ty = top + ph + 14.0,
-            lx = esc(&format_number(fx))
+            lx = esc(&tick(fx))
         );
+    }
+    let y_ticks = ((y1 - y0) / y_step).round() as usize;
+    for k in 0..=y_ticks {
+        let fy = y0 + y_step * k as f64;
         let _ = write!(
             s,
             r##"<line x1="{left}" y1="{y}" x2="{r}" y2="{y}" stroke="#eee"/><text x="{tx}" y="{yy}" class="a" text-anchor="end">{ly}</text>"##,
@@ -121,7 +120,7 @@ fn chart(
             r = left + pw,
             tx = left - 4.0,
             yy = sy(fy) + 3.0,
-            ly = esc(&format_number(fy))
+            ly = esc(&tick(fy))
         );
     }
     let _ = write!(
@@ -153,12 +152,12 @@ fn chart(
     if let Some((x, label)) = marker {
         let _ = write!(
             s,
-            r##"<line x1="{x}" y1="{top}" x2="{x}" y2="{b}" stroke="#2a8a4a" stroke-dasharray="2 2"/><text x="{tx}" y="{ty}" class="a" fill="#2a8a4a">{}</text>"##,
+            r##"<line x1="{x}" y1="{top}" x2="{x}" y2="{b}" stroke="#2a8a4a" stroke-dasharray="2 2"/><text x="{tx}" y="{ty}" class="a" style="fill:#2a8a4a">{}</text>"##,
             esc(&label),
             x = sx(x),
             b = top + ph,
             tx = sx(x) + 3.0,
-            ty = top + 12.0
+            ty = top + 24.0
         );
     }
     for (i, line) in series.iter().enumerate() {
@@ -182,6 +181,23 @@ fn chart(
             line.color,
             points.join(" ")
         );
+        // Few points (a reliability curve, a constant model's single bin) get dots, so a
+        // one-point series is still visible.
+        if line.points.len() <= 20 {
+            for (x, y) in line
+                .points
+                .iter()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+            {
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{:.2}" cy="{:.2}" r="3" fill="{}"/>"#,
+                    sx(*x),
+                    sy(*y),
+                    line.color
+                );
+            }
+        }
         let ly = top + 14.0 + 14.0 * i as f64;
         let lx = left + pw - 120.0;
         let _ = write!(
@@ -196,6 +212,33 @@ fn chart(
     }
     s.push_str("</svg>");
     s
+}
+
+/// An axis range that starts and ends on round ticks (1, 2 or 5 × a power of ten, about four
+/// steps), with its step; a flat range is widened so it still has an extent.
+fn nice_range(lo: f64, hi: f64) -> (f64, f64, f64) {
+    let (lo, hi) = if !(lo.is_finite() && hi.is_finite()) {
+        (0.0, 1.0)
+    } else if (hi - lo).abs() < 1e-12 {
+        (lo - 1.0, hi + 1.0)
+    } else {
+        (lo, hi)
+    };
+    let rough = (hi - lo) / 4.0;
+    let power = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * power);
+    ((lo / step).floor() * step, (hi / step).ceil() * step, step)
+}
+
+/// A tick label: at most three decimals, without trailing zeros.
+fn tick(x: f64) -> String {
+    let text = format!("{:.3}", if x.abs() < 1e-9 { 0.0 } else { x });
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
 }
 
 fn roc_chart(report: &EvalReport) -> Option<String> {
@@ -843,7 +886,7 @@ pub fn render_markdown(report: &EvalReport) -> String {
         .map(|g| {
             vec![
                 g.name.clone(),
-                format!("`{}`", g.rule),
+                g.rule.to_string(),
                 match g.status {
                     GateStatus::Pass => "pass",
                     GateStatus::Fail => "**fail**",
@@ -992,4 +1035,29 @@ pub fn render_markdown(report: &EvalReport) -> String {
     out.push_str(&serde_json::to_string_pretty(&report.lineage).unwrap_or_default());
     out.push_str("\n```\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{esc, md, nice_range, tick};
+
+    #[test]
+    fn axis_ranges_end_on_round_ticks() {
+        assert_eq!(nice_range(0.0, 1.0), (0.0, 1.0, 0.25));
+        assert_eq!(nice_range(-2610.0, 752.0), (-3000.0, 1000.0, 1000.0));
+        let (lo, hi, step) = nice_range(3.0, 3.0);
+        assert!(lo < 3.0 && hi > 3.0 && step > 0.0);
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(-3000.0), "-3000");
+        assert_eq!(tick(1e-12), "0");
+    }
+
+    #[test]
+    fn text_is_escaped_for_html_and_markdown() {
+        assert_eq!(
+            esc(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(md("a | b <i>"), "a \\| b &lt;i&gt;");
+    }
 }

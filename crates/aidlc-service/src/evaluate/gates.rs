@@ -2,18 +2,21 @@
 //! the report with a number, the baseline's or champion's value, or a `[constraints]` budget;
 //! limitations are sentences derived from the report's facts.
 
-use aidlc_core::spec::{Gate, GateOp, GatePath, GateRhs, Metric, ProblemSpec};
+use aidlc_core::spec::{Gate, GateOp, GatePath, GateRhs, Metric, ProblemSpec, Task};
 
 use super::{EvalReport, GateOutcome, GateStatus, Role};
 
-/// A number for messages: three decimals below 100, one up to 10,000, none above; tiny values
-/// in scientific notation so they do not print as 0.000.
+/// A number for messages: whole numbers as they are, three decimals below 100, one up to
+/// 10,000, none above; tiny values with two significant digits so they do not print as 0.000.
 pub fn format_number(x: f64) -> String {
     let a = x.abs();
     if x == 0.0 {
         "0".to_string()
+    } else if x.fract() == 0.0 && a < 1e15 {
+        format!("{x:.0}")
     } else if a < 0.001 {
-        format!("{x:.2e}")
+        let digits = (-a.log10()).ceil() as usize + 1;
+        format!("{x:.digits$}")
     } else if a < 100.0 {
         format!("{x:.3}")
     } else if a < 10_000.0 {
@@ -459,6 +462,19 @@ pub(crate) fn limitations(report: &EvalReport) -> Vec<String> {
             format_number(best.candidate.value_per_1k)
         ));
     }
+    if report.business.is_none() {
+        let why = match report.framing.problem.task {
+            Some(Task::MulticlassClassification) => {
+                "[business] values (tp, fp, fn, tn) describe two classes, and this task has more"
+            }
+            Some(Task::Regression) => "[business] has no cost_per_unit_error",
+            _ => "[business] does not give all of tp, fp, fn and tn",
+        };
+        out.push(format!(
+            "Business value is not reported: {why}. The metrics alone do not say what the \
+             model is worth."
+        ));
+    }
     if report.data.rows_without_label > 0 {
         out.push(format!(
             "{} held-out row(s) without a label were left out.",
@@ -471,4 +487,25 @@ pub(crate) fn limitations(report: &EvalReport) -> Vec<String> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_number;
+
+    #[test]
+    fn numbers_print_for_people() {
+        for (x, shown) in [
+            (0.0, "0"),
+            (50.0, "50"),
+            (-10.0, "-10"),
+            (0.5, "0.500"),
+            (0.87345, "0.873"),
+            (0.000787, "0.00079"),
+            (1083.25, "1083.2"),
+            (123_456.7, "123457"),
+        ] {
+            assert_eq!(format_number(x), shown, "{x}");
+        }
+    }
 }

@@ -14,11 +14,12 @@ mod scoring;
 mod slices;
 mod stored;
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use aidlc_core::spec::{Metric, Perturbation, PerturbationKind, ProblemSpec, Task};
 use aidlc_data::{Column, Table};
-use aidlc_models::{Frame, Model, ModelError};
+use aidlc_models::{Frame, Inputs, Model, ModelError};
 use aidlc_stats::bootstrap::resample_indices;
 use aidlc_stats::calibration::{BinStrategy, reliability_curve};
 use aidlc_stats::metrics as stats_metrics;
@@ -45,6 +46,8 @@ pub const LATENCY_ROWS: usize = 1000;
 pub const CALIBRATION_BINS: usize = 10;
 /// Thresholds of the business sweep: 0, 0.01, …, 1.
 pub const SWEEP_THRESHOLDS: usize = 101;
+/// Threads of the bootstrap (one model each).
+pub const BOOTSTRAP_THREADS: usize = 2;
 /// Most points kept of a ROC curve.
 const ROC_POINTS: usize = 200;
 
@@ -159,9 +162,9 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
     }
     let rows_without_label = texts.len() - kept.len();
     let held = if rows_without_label == 0 {
-        input.held_out.clone()
+        Cow::Borrowed(input.held_out)
     } else {
-        take_rows(input.held_out, &kept)
+        Cow::Owned(take_rows(input.held_out, &kept))
     };
     let label_column = held.column(&label).expect("the label column was kept");
     let truth = build_truth(spec, task, label_column, input.candidate.model)?;
@@ -175,11 +178,19 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
     .flatten()
     .collect();
     let table_frame = Frame::from_table(&held);
+    let default_features = default_features(spec, &held);
     let mut frames = Vec::new();
     let mut scores = Vec::new();
     for (role, m) in &roles {
+        // A tensor-input model without `--features` takes the numeric columns a trainer would
+        // have used: never the label, the time, the entity or an excluded column.
+        let features = match (input.features, &m.model.signature().inputs) {
+            (Some(list), _) => Some(list),
+            (None, Inputs::Tensor { .. }) => Some(default_features.as_slice()),
+            (None, Inputs::Named { .. }) => None,
+        };
         let frame = table_frame
-            .select(m.model.signature(), input.features)
+            .select(m.model.signature(), features)
             .map_err(|source| EvaluateError::Input {
                 role: role.as_str(),
                 name: m.name.clone(),
@@ -190,16 +201,6 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         );
         frames.push(frame);
     }
-    let by_model = |values: &mut dyn Iterator<Item = Estimate>| -> ByModel<Estimate> {
-        let candidate = values.next().unwrap_or_default();
-        let baseline = values.next().unwrap_or_default();
-        ByModel {
-            candidate,
-            baseline,
-            champion: values.next(),
-        }
-    };
-
     let mut metrics = vec![primary];
     metrics.extend(Metric::for_task(task).into_iter().filter(|m| *m != primary));
     let n = truth.len();
@@ -209,11 +210,11 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         .iter()
         .enumerate()
         .map(|(j, metric)| {
-            let estimates: Vec<Estimate> = draws.iter().map(|d| d.estimate(j)).collect();
+            let estimates = draws.iter().map(|d| d.estimate(j)).collect();
             MetricRow {
                 metric: metric.as_str().to_string(),
                 higher_is_better: metric.higher_is_better(),
-                values: by_model(&mut estimates.into_iter()),
+                values: ByModel::from_roles(estimates),
                 delta_vs_baseline: draws[0].delta(&draws[1], j),
                 delta_vs_champion: draws.get(2).map(|c| draws[0].delta(c, j)),
             }
@@ -227,7 +228,6 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         &scores,
         &metrics,
         &settings,
-        &by_model,
     )?;
     let overall_primary = metric_rows[0].values.candidate.value;
     let slice_report = SliceReport {
@@ -258,7 +258,7 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
         within_budget: budget_mb.map(|b| mb <= b),
     };
 
-    let (classes, class_counts) = class_counts(&truth);
+    let (classes, class_counts) = class_counts(&truth, label_column);
     let mut report = EvalReport {
         format: EVAL_FORMAT.to_string(),
         passed: false,
@@ -306,6 +306,25 @@ pub fn evaluate(input: &EvalInput<'_>) -> Result<EvalReport, EvaluateError> {
     report.passed = report.gates.iter().all(|g| g.status != GateStatus::Fail);
     report.limitations = gates::limitations(&report);
     Ok(report)
+}
+
+/// The numeric columns a tensor-input model takes by default, in table order: all but the
+/// label, the time and entity columns and `[data] exclude`.
+fn default_features(spec: &ProblemSpec, table: &Table) -> Vec<String> {
+    let p = &spec.problem;
+    let reserved: Vec<&str> = [&p.label.column, &p.time, &p.entity]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(spec.data.exclude.iter().map(String::as_str))
+        .collect();
+    table
+        .schema
+        .iter()
+        .zip(&table.columns)
+        .filter(|(s, c)| matches!(c, Column::Numeric(_)) && !reserved.contains(&s.name.as_str()))
+        .map(|(s, _)| s.name.clone())
+        .collect()
 }
 
 /// The rows `rows` of a table.
@@ -382,14 +401,23 @@ fn build_truth(
     }
 }
 
-fn class_counts(truth: &Truth) -> (Vec<String>, Vec<usize>) {
+/// The classes of the held-out labels with their counts: binary classes as the label values
+/// (sorted, numbers by value), multiclass in the truth's order.
+fn class_counts(truth: &Truth, label: &Column) -> (Vec<String>, Vec<usize>) {
     match truth {
-        Truth::Binary { y, positive } => {
-            let positives = y.iter().filter(|v| **v == 1.0).count();
-            (
-                vec![format!("not {positive}"), positive.clone()],
-                vec![y.len() - positives, positives],
-            )
+        Truth::Binary { .. } => {
+            let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+            for t in label_texts(label).into_iter().flatten() {
+                *counts.entry(t).or_default() += 1;
+            }
+            let mut pairs: Vec<(String, usize)> = counts.into_iter().collect();
+            pairs.sort_by(
+                |(a, _), (b, _)| match (a.parse::<f64>(), b.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => x.total_cmp(&y),
+                    _ => a.cmp(b),
+                },
+            );
+            pairs.into_iter().unzip()
         }
         Truth::Multiclass { y, classes } => {
             let mut counts = vec![0; classes.len()];
@@ -454,8 +482,10 @@ fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64)
 }
 
-/// Metrics of every model on `rows` and on seeded resamples of them. The resamples are drawn
-/// once and shared by all models, so differences between models are paired.
+/// Metrics of every model on `rows` and on seeded resamples of them. Every model draws its
+/// resamples from a generator with the same seed, so resample r is the same rows for all of
+/// them and differences between models are paired; that also lets each model run on its own
+/// thread ([`BOOTSTRAP_THREADS`] at most) with the same result as one thread.
 pub(crate) fn paired_bootstrap(
     truth: &Truth,
     scores: &[Scores],
@@ -463,33 +493,40 @@ pub(crate) fn paired_bootstrap(
     metrics: &[Metric],
     settings: &EvalSettings,
 ) -> Vec<Draws> {
-    let threshold = settings.operating_threshold;
-    let mut gathered = Gathered::default();
-    let mut draws: Vec<Draws> = scores
-        .iter()
-        .map(|s| Draws {
+    let one = |s: &Scores| -> Draws {
+        let threshold = settings.operating_threshold;
+        let mut gathered = Gathered::default();
+        let mut draws = Draws {
             point: metrics_on(truth, s, rows, metrics, threshold, &mut gathered),
             samples: vec![Vec::with_capacity(settings.bootstrap_resamples); metrics.len()],
-        })
-        .collect();
-    if rows.is_empty() {
-        return draws;
-    }
-    let mut rng = Rng::seed_from_u64(settings.seed);
-    let mut picks = Vec::with_capacity(rows.len());
-    let mut sample = Vec::with_capacity(rows.len());
-    for _ in 0..settings.bootstrap_resamples {
-        resample_indices(&mut rng, rows.len(), &mut picks);
-        sample.clear();
-        sample.extend(picks.iter().map(|&j| rows[j]));
-        for (d, s) in draws.iter_mut().zip(scores) {
+        };
+        if rows.is_empty() {
+            return draws;
+        }
+        let mut rng = Rng::seed_from_u64(settings.seed);
+        let mut picks = Vec::with_capacity(rows.len());
+        let mut sample = Vec::with_capacity(rows.len());
+        for _ in 0..settings.bootstrap_resamples {
+            resample_indices(&mut rng, rows.len(), &mut picks);
+            sample.clear();
+            sample.extend(picks.iter().map(|&j| rows[j]));
             let values = metrics_on(truth, s, &sample, metrics, threshold, &mut gathered);
-            for (column, v) in d.samples.iter_mut().zip(values) {
+            for (column, v) in draws.samples.iter_mut().zip(values) {
                 column.push(v);
             }
         }
+        draws
+    };
+    let mut out = Vec::with_capacity(scores.len());
+    for chunk in scores.chunks(BOOTSTRAP_THREADS) {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk.iter().map(|s| scope.spawn(move || one(s))).collect();
+            for h in handles {
+                out.push(h.join().expect("a bootstrap thread does not panic"));
+            }
+        });
     }
-    draws
+    out
 }
 
 /// Reliability curves, ECE and Brier score of every model (classifiers only).

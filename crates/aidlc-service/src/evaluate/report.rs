@@ -3,6 +3,40 @@
 //!
 //! Numbers that can be undefined (a ROC AUC on one class, a slice too small) are `null` in
 //! JSON, never NaN, so every stored report reads back.
+//!
+//! The JSON shape, abridged (`{c, b, h}` is a [`ByModel`]: candidate, baseline, champion or
+//! `null`; an estimate is `{value, lower, upper}`):
+//!
+//! ```text
+//! { "format": "aidlc.eval.v1", "passed": false,
+//!   "framing": { "problem": {…}, "constraints": {…}, "baseline": {…}, "business": {…} },
+//!   "models": [ { "role": "candidate", "name": "…", "reference": "…" }, … ],
+//!   "data": { "rows", "rows_without_label", "label", "classes", "class_counts",
+//!             "positive_class", "features" },
+//!   "settings": { "bootstrap_resamples", "confidence", "seed", "slice_bins", "min_slice_rows",
+//!                 "operating_threshold", "latency_rows" },
+//!   "primary_metric": "roc_auc",
+//!   "metrics": [ { "metric", "higher_is_better", "values": {c, b, h of estimates},
+//!                  "delta_vs_baseline": estimate, "delta_vs_champion": estimate|null } ],
+//!   "slices": { "min_rows", "worst": { "group", "name", "count", "metric", "value", "overall" },
+//!               "groups": [ { "source", "kind", "note", "slices": [ { "name", "count",
+//!                 "positives", "enough_rows", "primary": {c, b, h of estimates},
+//!                 "metrics": {c, b, h of [value per metric, in `metrics` order]} } ] } ] },
+//!   "calibration": { "of", "bins", "models": {c, b, h of { "ece", "mce", "brier",
+//!                    "curve": [ { "mean_predicted", "observed", "count" } ] }} } | null,
+//!   "roc": {c, b, h of { "fpr": [], "tpr": [] }} | null,
+//!   "robustness": { "metric", "clean", "max_drop", "perturbations": [ { "name", "description",
+//!                   "value", "drop", "note" } ] } | null,
+//!   "business": { "kind", "operating_threshold", "value_per_1k": {c, b, h},
+//!                 "best": {c, b, h of { "threshold", "value_per_1k" }} | null,
+//!                 "sweep": [ { "threshold", "value_per_1k" } ], "baseline_sweep": […] } | null,
+//!   "latency": { "rows_timed", "p50_ms", "p99_ms", "budget_p99_ms", "within_budget" },
+//!   "model_size": { "bytes", "mb", "budget_mb", "within_budget" },
+//!   "gates": [ { "name", "rule": "roc_auc >= baseline + 0.05", "default", "status":
+//!                "pass"|"fail"|"skipped", "value", "threshold", "op", "reason" } ],
+//!   "limitations": [ "…" ],
+//!   "lineage": <as given> }
+//! ```
 
 use aidlc_core::spec::{Baseline, Business, Constraints, Gate, GateOp, Problem};
 use serde::{Deserialize, Serialize};
@@ -106,6 +140,18 @@ impl<T> ByModel<T> {
             Role::Candidate => Some(&self.candidate),
             Role::Baseline => Some(&self.baseline),
             Role::Champion => self.champion.as_ref(),
+        }
+    }
+
+    /// The values of candidate, baseline and (when there is a third) champion, in that order.
+    pub(crate) fn from_roles(values: Vec<T>) -> ByModel<T> {
+        let mut values = values.into_iter();
+        let candidate = values.next().expect("a candidate value");
+        let baseline = values.next().expect("a baseline value");
+        ByModel {
+            candidate,
+            baseline,
+            champion: values.next(),
         }
     }
 

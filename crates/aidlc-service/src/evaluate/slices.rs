@@ -9,7 +9,7 @@ use aidlc_data::{Column, Table};
 
 use super::scoring::{Gathered, Scores, Truth, metrics_on};
 use super::{
-    ByModel, Estimate, EvalSettings, EvaluateError, Slice, SliceGroup, SliceReport, WorstSlice,
+    ByModel, EvalSettings, EvaluateError, Slice, SliceGroup, SliceReport, WorstSlice,
     paired_bootstrap, quantile_sorted,
 };
 
@@ -24,7 +24,6 @@ pub(crate) fn slice_report(
     scores: &[Scores],
     metrics: &[Metric],
     settings: &EvalSettings,
-    by_model: &dyn Fn(&mut dyn Iterator<Item = Estimate>) -> ByModel<Estimate>,
 ) -> Result<SliceReport, EvaluateError> {
     let mut groups = Vec::new();
     let mut gathered = Gathered::default();
@@ -33,7 +32,7 @@ pub(crate) fn slice_report(
         let mut slices = Vec::new();
         for (name, rows) in members {
             let draws = paired_bootstrap(truth, scores, &rows, &metrics[..1], settings);
-            let primary = by_model(&mut draws.iter().map(|d| d.estimate(0)));
+            let primary = ByModel::from_roles(draws.iter().map(|d| d.estimate(0)).collect());
             let mut point = |s: &Scores| {
                 metrics_on(
                     truth,
