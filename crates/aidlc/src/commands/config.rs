@@ -26,6 +26,13 @@ pub fn run(app: &App) -> anyhow::Result<ExitCode> {
         s.artifacts.display().to_string(),
         s.artifacts_source.to_string(),
     ]);
+    t.row([
+        "onnxruntime".to_string(),
+        s.onnxruntime
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |p| p.display().to_string()),
+        "flag, AIDLC_ONNXRUNTIME, ORT_DYLIB_PATH or [runtime] onnxruntime".into(),
+    ]);
     t.row(["actor".to_string(), s.actor.clone(), "OS user".into()]);
     print!("{}", t.render());
     Ok(ExitCode::SUCCESS)
