@@ -439,8 +439,8 @@ impl Logistic<'_> {
 }
 
 /// Minimises the logistic objective from zero with L-BFGS (ten corrections, backtracking
-/// Armijo line search). Stops when the largest gradient component is at most `tol`, when no step
-/// lowers the objective any more (the optimum to machine precision), or after `max_iter`
+/// Armijo line search). Stops when the largest gradient component is at most `tol`, when steps
+/// no longer lower the objective (the optimum to machine precision), or after `max_iter`
 /// iterations. Returns the parameters and the iterations run.
 fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usize), ModelError> {
     const MEMORY: usize = 10;
@@ -487,6 +487,7 @@ fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usi
         }
         let mut step = 1.0;
         let mut accepted = false;
+        let mut stalled = false;
         for _ in 0..60 {
             for ((n, t), d) in next.iter_mut().zip(&theta).zip(&direction) {
                 *n = t + step * d;
@@ -507,6 +508,9 @@ fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usi
                     y_hist.push(y);
                     rho.push(1.0 / sy);
                 }
+                // A step that no longer lowers the objective at all means the optimum is
+                // reached to machine precision: rounding hides any further progress.
+                stalled = f_next >= f;
                 std::mem::swap(&mut theta, &mut next);
                 std::mem::swap(&mut grad, &mut next_grad);
                 f = f_next;
@@ -514,7 +518,7 @@ fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usi
             }
             step *= 0.5;
         }
-        if !accepted {
+        if !accepted || stalled {
             break;
         }
     }
