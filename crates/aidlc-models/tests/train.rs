@@ -645,3 +645,28 @@ fn early_stopping_stops_and_keeps_the_best_round() {
     let back = BuiltinModel::from_bytes(&bytes, Path::new("model.json")).unwrap();
     assert_eq!(back, outcome.model);
 }
+
+#[test]
+fn logistic_regression_does_not_depend_on_the_threads() {
+    // 40,000 rows: three blocks of the objective's row sums, so two threads share the work.
+    let (frame, _, class) = synthetic(40_000, 31);
+    let set = TrainSet {
+        features: frame,
+        target: Target::Classes {
+            classes: vec!["low".into(), "mid".into(), "high".into()],
+            y: class,
+        },
+        weights: None,
+    };
+    let params = |threads| {
+        TrainerSpec::Linear(LinearParams {
+            threads: Some(threads),
+            ..LinearParams::default()
+        })
+    };
+    let one = train(&params(1), &set, None, 0).unwrap();
+    let two = train(&params(2), &set, None, 0).unwrap();
+    assert_eq!(one.model.predictor, two.model.predictor);
+    assert_eq!(one.iterations, two.iterations);
+    assert!(one.iterations < 1000);
+}
