@@ -640,6 +640,17 @@ fn early_stopping_stops_and_keeps_the_best_round() {
         panic!("trees")
     };
     assert_eq!(ensemble.trees.len(), best);
+    // The kept model, importances included, is the one that many rounds without early stopping
+    // would have grown.
+    let shorter = GbdtParams {
+        n_trees: best,
+        learning_rate: 0.5,
+        early_stopping_rounds: None,
+        ..GbdtParams::default()
+    };
+    let again = train(&gbdt(shorter), &train_set, Some(&valid_set), 0).unwrap();
+    assert_eq!(again.model.predictor, outcome.model.predictor);
+    assert_eq!(again.feature_importance, outcome.feature_importance);
     // Every threshold is an f32 the ONNX export can write as is; model bytes reload.
     let bytes = outcome.model.to_bytes();
     let back = BuiltinModel::from_bytes(&bytes, Path::new("model.json")).unwrap();
