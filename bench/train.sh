@@ -53,6 +53,13 @@ train_bench=$target/release/examples/train_bench
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# OpenMP threads (LightGBM, scikit-learn) spin while they wait by default; on a machine shared with
+# other jobs the spinning steals the cores they wait for, and LightGBM ran 5-10x slower here
+# (docs/benchmarks.md). Passive waiting is fairer to them on a busy machine; set
+# OMP_WAIT_POLICY=active to measure the default.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+
 # One data set: name, label, extension, rounds, early-stopping patience (0: none).
 run() {
   local name=$1 label=$2 ext=$3 rounds=$4 patience=$5

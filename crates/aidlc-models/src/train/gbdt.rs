@@ -338,6 +338,8 @@ struct Grown {
     split_bin: Vec<u8>,
     /// Each node's slice of the row order the tree was grown with.
     ranges: Vec<(usize, usize)>,
+    /// The feature and gain of each split, for feature importance.
+    gains: Vec<(usize, f64)>,
 }
 
 impl Grown {
@@ -480,14 +482,13 @@ impl Grower<'_> {
     }
 
     /// Grows one tree on `rows` (sorted) with per-row gradients `grad`; `order` and `gh` are
-    /// scratch space. Adds each split's gain to `importance`.
+    /// scratch space.
     fn grow(
         &self,
         rows: &[u32],
         grad: &[[f32; 2]],
         active: &[bool],
         order: &mut Vec<u32>,
-        importance: &mut [f64],
         output: usize,
     ) -> Grown {
         let n_features = self.features.len();
@@ -515,6 +516,7 @@ impl Grower<'_> {
         };
         let mut split_bin = vec![0u8];
         let mut ranges = vec![(0, order.len())];
+        let mut gains = Vec::new();
         let mut root = Leaf {
             node: 0,
             start: 0,
@@ -543,7 +545,7 @@ impl Grower<'_> {
             };
             let mut parent = leaves.swap_remove(at);
             let split = parent.best.take().expect("a chosen leaf has a split");
-            importance[split.feature] += split.gain;
+            gains.push((split.feature, split.gain));
             // Stable partition of the leaf's rows: left rows keep their order at the front.
             let column = &self.bins[split.feature];
             let segment = &mut order[parent.start..parent.end];
@@ -635,6 +637,7 @@ impl Grower<'_> {
             tree,
             split_bin,
             ranges,
+            gains,
         }
     }
 }
@@ -863,7 +866,7 @@ pub(super) fn train(
     let base = base_scores(objective, &y, weights);
     let mut scores: Vec<f64> = (0..n).flat_map(|_| base.iter().copied()).collect();
 
-    let valid_data = valid.map(|v| {
+    let mut valid_data = valid.map(|v| {
         let pairs: Vec<(&FeatureBins, &Column)> =
             features.iter().zip(&v.features.columns).collect();
         let bins: Vec<Vec<u8>> = parallel_map(&pairs, threads, |(fb, c)| fb.bin_column(c));
@@ -872,7 +875,6 @@ pub(super) fn train(
             .collect();
         (bins, scores, labels(&v.target), v.weights.as_deref())
     });
-    let mut valid_data = valid_data;
 
     let grower = Grower {
         params,
@@ -883,7 +885,7 @@ pub(super) fn train(
     let mut rng = SplitMix(seed);
     let mut grad = vec![[0.0f32; 2]; n];
     let mut order: Vec<u32> = Vec::with_capacity(n);
-    let mut importance = vec![0.0; features.len()];
+    let mut tree_gains: Vec<Vec<(usize, f64)>> = Vec::new();
     let mut trees: Vec<Tree> = Vec::new();
     let mut history = Vec::new();
     let mut best: Option<(usize, f64)> = None;
@@ -922,7 +924,7 @@ pub(super) fn train(
                 ids[..n_active].iter().for_each(|&f| active[f] = true);
             }
             gradients(objective, k, &scores, &y, weights, &mut grad, threads);
-            let grown = grower.grow(rows, &grad, &active, &mut order, &mut importance, k);
+            let grown = grower.grow(rows, &grad, &active, &mut order, k);
             let target = next.as_mut().unwrap_or(&mut scores);
             if params.subsample < 1.0 {
                 // Rows out of the bag are in no leaf: route every row.
@@ -960,7 +962,10 @@ pub(super) fn train(
                 best = Some((round + 1, l));
             }
         }
-        trees.extend(round_trees.into_iter().map(|g| g.tree));
+        for grown in round_trees {
+            tree_gains.push(grown.gains);
+            trees.push(grown.tree);
+        }
         if let (Some(stop), Some((best_round, _))) = (params.early_stopping_rounds, best)
             && round + 1 - best_round >= stop
         {
@@ -970,6 +975,7 @@ pub(super) fn train(
     let best_iteration = match (params.early_stopping_rounds, best) {
         (Some(_), Some((best_round, _))) => {
             trees.truncate(best_round * m);
+            tree_gains.truncate(best_round * m);
             Some(best_round)
         }
         _ => None,
@@ -984,6 +990,11 @@ pub(super) fn train(
         trees,
         link,
     });
+    // The importance of the trees kept: total split gain per feature.
+    let mut importance = vec![0.0; features.len()];
+    for &(f, gain) in tree_gains.iter().flatten() {
+        importance[f] += gain;
+    }
     let feature_importance = frame.names.iter().cloned().zip(importance).collect();
     Ok(TrainOutcome {
         model: model_of(train, encodings, predictor),

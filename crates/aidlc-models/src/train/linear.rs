@@ -8,7 +8,7 @@
 //! with `C = 1/l2`; ridge minimises `Σ sᵢ·(yᵢ − ŷᵢ)² + l2·‖β‖²`, scikit-learn's `Ridge` with
 //! `alpha = l2`.
 
-use super::{Target, TrainOutcome, TrainSet, mean_loss, model_of};
+use super::{Target, TrainOutcome, TrainSet, mean_loss, model_of, thread_count};
 use crate::builtin::{Encoding, LinearModel, Link, Predictor};
 use crate::error::ModelError;
 use crate::frame::Frame;
@@ -36,6 +36,9 @@ pub struct LinearParams {
     /// The most one-hot columns per categorical feature: its most frequent training categories;
     /// rarer and unseen categories encode as all zeros.
     pub max_categories: usize,
+    /// Worker threads for logistic regression; `None` uses every core. The model is the same
+    /// for any value.
+    pub threads: Option<usize>,
 }
 
 impl Default for LinearParams {
@@ -46,6 +49,7 @@ impl Default for LinearParams {
             max_iter: 1000,
             tol: 1e-9,
             max_categories: 50,
+            threads: None,
         }
     }
 }
@@ -94,6 +98,7 @@ pub(super) fn train(
                 outputs: if k == 2 { 1 } else { k },
                 l2: params.l2,
                 total: s.iter().sum(),
+                threads: thread_count(params.threads),
             };
             let (theta, iterations) = lbfgs(&problem, params.max_iter, params.tol)?;
             let (weights, bias) = problem.unpack(&theta);
@@ -364,6 +369,7 @@ struct Logistic<'a> {
     outputs: usize,
     l2: f64,
     total: f64,
+    threads: usize,
 }
 
 impl Logistic<'_> {
@@ -380,15 +386,66 @@ impl Logistic<'_> {
         (weights, bias)
     }
 
-    /// The objective divided by the total row weight, and its gradient into `grad`.
+    /// The objective divided by the total row weight, and its gradient into `grad`. Rows are
+    /// summed in fixed blocks, in parallel, and the blocks added in order: the result does not
+    /// depend on the number of threads.
     fn eval(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        const BLOCK: usize = 16_384;
         let (d, m) = (self.d, self.outputs);
+        let n = self.y.len();
+        let blocks = n.div_ceil(BLOCK).max(1);
+        let mut partial = vec![0.0; blocks * (grad.len() + 1)];
+        let width = grad.len() + 1;
+        let work = |b: usize, out: &mut [f64]| {
+            let rows = b * BLOCK..((b + 1) * BLOCK).min(n);
+            let (loss, g) = out.split_at_mut(1);
+            loss[0] = self.eval_rows(rows, theta, g);
+        };
+        let per = blocks.div_ceil(self.threads.max(1));
+        if self.threads <= 1 || blocks == 1 {
+            for (b, out) in partial.chunks_mut(width).enumerate() {
+                work(b, out);
+            }
+        } else {
+            let work = &work;
+            std::thread::scope(|scope| {
+                for (t, group) in partial.chunks_mut(per * width).enumerate() {
+                    scope.spawn(move || {
+                        for (j, out) in group.chunks_mut(width).enumerate() {
+                            work(t * per + j, out);
+                        }
+                    });
+                }
+            });
+        }
         grad.iter_mut().for_each(|g| *g = 0.0);
+        let mut loss = 0.0;
+        for out in partial.chunks(width) {
+            loss += out[0];
+            for (g, p) in grad.iter_mut().zip(&out[1..]) {
+                *g += p;
+            }
+        }
+        let w_part = &theta[..m * d];
+        let mut penalty = 0.0;
+        for (g, w) in grad[..m * d].iter_mut().zip(w_part) {
+            penalty += w * w;
+            *g += self.l2 * w;
+        }
+        loss += 0.5 * self.l2 * penalty;
+        grad.iter_mut().for_each(|g| *g /= self.total);
+        loss / self.total
+    }
+
+    /// The weighted loss of rows `rows`, and its gradient (without the penalty) into `grad`,
+    /// which starts at zero.
+    fn eval_rows(&self, rows: std::ops::Range<usize>, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let (d, m) = (self.d, self.outputs);
         let (w_part, b_part) = theta.split_at(m * d);
         let mut loss = 0.0;
         let mut z = vec![0.0; m];
-        for (i, &class) in self.y.iter().enumerate() {
-            let s = self.s[i];
+        for i in rows {
+            let (s, class) = (self.s[i], self.y[i]);
             if s == 0.0 {
                 continue;
             }
@@ -427,20 +484,13 @@ impl Logistic<'_> {
                 grad[m * d + k] += r;
             }
         }
-        let mut penalty = 0.0;
-        for (g, w) in grad[..m * d].iter_mut().zip(w_part) {
-            penalty += w * w;
-            *g += self.l2 * w;
-        }
-        loss += 0.5 * self.l2 * penalty;
-        grad.iter_mut().for_each(|g| *g /= self.total);
-        loss / self.total
+        loss
     }
 }
 
 /// Minimises the logistic objective from zero with L-BFGS (ten corrections, backtracking
-/// Armijo line search). Stops when the largest gradient component is at most `tol`, when no step
-/// lowers the objective any more (the optimum to machine precision), or after `max_iter`
+/// Armijo line search). Stops when the largest gradient component is at most `tol`, when steps
+/// no longer lower the objective (the optimum to machine precision), or after `max_iter`
 /// iterations. Returns the parameters and the iterations run.
 fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usize), ModelError> {
     const MEMORY: usize = 10;
@@ -487,6 +537,7 @@ fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usi
         }
         let mut step = 1.0;
         let mut accepted = false;
+        let mut stalled = false;
         for _ in 0..60 {
             for ((n, t), d) in next.iter_mut().zip(&theta).zip(&direction) {
                 *n = t + step * d;
@@ -507,6 +558,9 @@ fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usi
                     y_hist.push(y);
                     rho.push(1.0 / sy);
                 }
+                // A step that no longer lowers the objective at all means the optimum is
+                // reached to machine precision: rounding hides any further progress.
+                stalled = f_next >= f;
                 std::mem::swap(&mut theta, &mut next);
                 std::mem::swap(&mut grad, &mut next_grad);
                 f = f_next;
@@ -514,7 +568,7 @@ fn lbfgs(problem: &Logistic, max_iter: usize, tol: f64) -> Result<(Vec<f64>, usi
             }
             step *= 0.5;
         }
-        if !accepted {
+        if !accepted || stalled {
             break;
         }
     }
