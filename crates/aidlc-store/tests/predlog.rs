@@ -114,6 +114,7 @@ async fn records_read_back_unchanged_from_the_tail_and_from_sealed_files() -> Re
     assert_eq!(stats.records_appended, 50);
     assert_eq!(stats.pending_records, 0);
     assert_eq!(stats.segments_sealed, 1);
+    assert_eq!(stats.segments_unconverted, 0);
     log.close().await?;
     Ok(())
 }

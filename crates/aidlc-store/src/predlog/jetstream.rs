@@ -237,6 +237,7 @@ impl PredictionLog for JetStreamPredictionLog {
             unsynced_bytes: 0,
             last_flush_ms: (last != i64::MIN).then_some(last),
             segments_sealed: 0,
+            segments_unconverted: 0,
         }
     }
 }
