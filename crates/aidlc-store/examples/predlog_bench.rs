@@ -339,6 +339,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|e| e.map(|e| e.metadata().map(|m| m.len()).unwrap_or(0)).unwrap_or(0))
             .sum();
         println!("Arrow files: {:.1} MB", sealed as f64 / 1e6);
+        // How much of a full scan is reading the IPC files themselves.
+        for _ in 0..3 {
+            let s = Instant::now();
+            let mut rows = 0;
+            for entry in std::fs::read_dir(dir.join("sealed"))? {
+                let file = std::fs::File::open(entry?.path())?;
+                let reader =
+                    arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)?;
+                for batch in reader {
+                    rows += batch?.num_rows();
+                }
+            }
+            println!(
+                "read the Arrow files alone: {rows} rows in {:.3} s",
+                s.elapsed().as_secs_f64()
+            );
+        }
         log.close().await?;
 
         sqlite_alternative(&base.join("sqlite")).await?;
