@@ -568,3 +568,23 @@ async fn feature_columns_follow_names_not_positions_and_keep_their_kinds() -> Re
     log.close().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn segments_are_sealed_by_age() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = config(dir.path());
+    // Every segment is old enough to seal as soon as it holds a record.
+    cfg.segment_max_age = std::time::Duration::ZERO;
+    let log = LocalPredictionLog::open(cfg)?;
+    for i in 0..3 {
+        log.append(vec![record(i, "churn")]).await?;
+    }
+    // With nothing left to seal, `seal` only waits for the conversions queued before it.
+    log.seal().await?;
+    assert_eq!(arrow_files(dir.path())?, 3);
+    assert_eq!(log.stats().segments_sealed, 3);
+    let frame = log.scan(&everything("churn")).await?;
+    assert_eq!(frame.request_id, vec!["churn-0", "churn-1", "churn-2"]);
+    log.close().await?;
+    Ok(())
+}
