@@ -78,6 +78,188 @@ async fn appends(log: Arc<LocalPredictionLog>, tasks: i64, per_task: i64) -> (f6
     (all.len() as f64 / secs, all)
 }
 
+/// The JetStream sink against a real server (a stream created and deleted for the run).
+async fn jetstream(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use aidlc_store::predlog::{JetStreamConfig, JetStreamPredictionLog};
+    let mut cfg = JetStreamConfig::new(url);
+    cfg.stream = "AIDLC_BENCH_PREDICTIONS".into();
+    cfg.subject_prefix = "aidlcbench.predictions".into();
+    let log = Arc::new(JetStreamPredictionLog::connect(cfg).await?);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    for &(tasks, per_task) in &[(1i64, 5_000i64), (32, 500)] {
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for t in 0..tasks {
+            let log = log.clone();
+            handles.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for i in 0..per_task {
+                    let mut r = record(t * 10_000_000 + i);
+                    r.time_ms = now;
+                    let s = Instant::now();
+                    log.append(vec![r]).await.expect("append");
+                    lat.push(s.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for h in handles {
+            lat.extend(h.await?);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        lat.sort();
+        println!(
+            "jetstream append tasks={tasks}: {:.0} records/s, p50 {:.1} us, p99 {:.1} us ({} appends)",
+            lat.len() as f64 / secs,
+            percentile(&lat, 0.5).as_secs_f64() * 1e6,
+            percentile(&lat, 0.99).as_secs_f64() * 1e6,
+            lat.len()
+        );
+    }
+    let batch_start = Instant::now();
+    for chunk in 0..100i64 {
+        log.append(
+            (chunk * 1000..chunk * 1000 + 1000)
+                .map(|i| PredictionRecord {
+                    time_ms: now,
+                    ..record(1_000_000_000 + i)
+                })
+                .collect(),
+        )
+        .await?;
+    }
+    println!(
+        "jetstream: appended 100000 records in batches of 1000: {:.2} s",
+        batch_start.elapsed().as_secs_f64()
+    );
+    let s = Instant::now();
+    let frame = log
+        .scan(&ScanQuery::window("churn", now - 1, now + 1))
+        .await?;
+    println!(
+        "jetstream scan: {} records in {:.3} s",
+        frame.len(),
+        s.elapsed().as_secs_f64()
+    );
+    Arc::into_inner(log)
+        .expect("sole owner")
+        .delete_stream()
+        .await?;
+    Ok(())
+}
+
+/// The alternative the design was measured against: SQLite in WAL mode with
+/// `synchronous = NORMAL` (a commit survives kill -9 and is fsynced at checkpoints, the same
+/// bounds as `AckPolicy::Written`), one row per record with the record as JSON, indexed by
+/// (endpoint, time).
+async fn sqlite_alternative(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+    std::fs::create_dir_all(dir)?;
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("predictions.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    // One connection: SQLite has one writer at a time anyway.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    sqlx::query(
+        "CREATE TABLE predictions (endpoint TEXT NOT NULL, time_ms INTEGER NOT NULL, record TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query("CREATE INDEX predictions_window ON predictions (endpoint, time_ms)")
+        .execute(&pool)
+        .await?;
+    for &(tasks, per_task) in &[(1i64, 5_000i64), (32, 300)] {
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for t in 0..tasks {
+            let pool = pool.clone();
+            handles.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for i in 0..per_task {
+                    let r = record(-(t * 10_000_000 + i) - 1);
+                    let s = Instant::now();
+                    sqlx::query("INSERT INTO predictions VALUES (?, ?, ?)")
+                        .bind(&r.endpoint)
+                        .bind(r.time_ms)
+                        .bind(serde_json::to_string(&r).expect("json"))
+                        .execute(&pool)
+                        .await
+                        .expect("insert");
+                    lat.push(s.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for h in handles {
+            lat.extend(h.await?);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        lat.sort();
+        println!(
+            "sqlite insert tasks={tasks}: {:.0} records/s, p50 {:.1} us, p99 {:.1} us ({} inserts)",
+            lat.len() as f64 / secs,
+            percentile(&lat, 0.5).as_secs_f64() * 1e6,
+            percentile(&lat, 0.99).as_secs_f64() * 1e6,
+            lat.len()
+        );
+    }
+    let n = 1_000_000i64;
+    let start = Instant::now();
+    for chunk in 0..(n / 1000) {
+        let mut tx = pool.begin().await?;
+        for i in chunk * 1000..chunk * 1000 + 1000 {
+            let r = record(i);
+            sqlx::query("INSERT INTO predictions VALUES (?, ?, ?)")
+                .bind(&r.endpoint)
+                .bind(r.time_ms)
+                .bind(serde_json::to_string(&r)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    println!(
+        "sqlite: inserted {n} records in transactions of 1000: {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    for (label, from, to) in [
+        ("whole 1M", T0, T0 + n),
+        ("10% window", T0 + n / 2, T0 + n / 2 + n / 10),
+    ] {
+        let s = Instant::now();
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT record FROM predictions WHERE endpoint = ? AND time_ms >= ? AND time_ms < ? ORDER BY rowid",
+        )
+        .bind("churn")
+        .bind(from)
+        .bind(to)
+        .fetch_all(&pool)
+        .await?;
+        let records: Vec<PredictionRecord> = rows
+            .iter()
+            .map(|(json,)| serde_json::from_str(json))
+            .collect::<Result<_, _>>()?;
+        println!(
+            "sqlite scan {label}: {} records decoded in {:.3} s",
+            records.len(),
+            s.elapsed().as_secs_f64()
+        );
+    }
+    pool.close().await;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Two workers, as on the 2-core serving target.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -157,7 +339,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|e| e.map(|e| e.metadata().map(|m| m.len()).unwrap_or(0)).unwrap_or(0))
             .sum();
         println!("Arrow files: {:.1} MB", sealed as f64 / 1e6);
+        // How much of a full scan is reading the IPC files themselves.
+        for _ in 0..3 {
+            let s = Instant::now();
+            let mut rows = 0;
+            for entry in std::fs::read_dir(dir.join("sealed"))? {
+                let file = std::fs::File::open(entry?.path())?;
+                let reader =
+                    arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)?;
+                for batch in reader {
+                    rows += batch?.num_rows();
+                }
+            }
+            println!(
+                "read the Arrow files alone: {rows} rows in {:.3} s",
+                s.elapsed().as_secs_f64()
+            );
+        }
         log.close().await?;
+
+        sqlite_alternative(&base.join("sqlite")).await?;
+        if let Ok(url) = std::env::var("AIDLC_BENCH_NATS_URL") {
+            jetstream(&url).await?;
+        }
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
     Ok(())

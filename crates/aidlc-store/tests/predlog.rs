@@ -114,6 +114,7 @@ async fn records_read_back_unchanged_from_the_tail_and_from_sealed_files() -> Re
     assert_eq!(stats.records_appended, 50);
     assert_eq!(stats.pending_records, 0);
     assert_eq!(stats.segments_sealed, 1);
+    assert_eq!(stats.segments_unconverted, 0);
     log.close().await?;
     Ok(())
 }
@@ -564,6 +565,26 @@ async fn feature_columns_follow_names_not_positions_and_keep_their_kinds() -> Re
         assert_eq!(frame.numbers("a"), vec![1.0, 2.0, 4.0]);
         log.seal().await?;
     }
+    log.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn segments_are_sealed_by_age() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = config(dir.path());
+    // Every segment is old enough to seal as soon as it holds a record.
+    cfg.segment_max_age = std::time::Duration::ZERO;
+    let log = LocalPredictionLog::open(cfg)?;
+    for i in 0..3 {
+        log.append(vec![record(i, "churn")]).await?;
+    }
+    // With nothing left to seal, `seal` only waits for the conversions queued before it.
+    log.seal().await?;
+    assert_eq!(arrow_files(dir.path())?, 3);
+    assert_eq!(log.stats().segments_sealed, 3);
+    let frame = log.scan(&everything("churn")).await?;
+    assert_eq!(frame.request_id, vec!["churn-0", "churn-1", "churn-2"]);
     log.close().await?;
     Ok(())
 }

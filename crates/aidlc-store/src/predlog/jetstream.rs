@@ -4,8 +4,10 @@
 //! name, so it is one subject token) with the record as JSON and its request id as the
 //! `Nats-Msg-Id` header, so a retried publish within the stream's duplicate window is stored
 //! once. `append` publishes the batch and resolves when the server has acknowledged every
-//! message: the records are then stored by JetStream (on disk with file storage, replicated when
-//! the stream has replicas).
+//! message: the records are then stored by JetStream (file storage, replicated when the stream
+//! has replicas). The server fsyncs on its own `sync_interval` (2 minutes by default), so on a
+//! single-replica stream a power loss can lose acknowledged records; see
+//! `docs/prediction-log.md`.
 //!
 //! A scan creates an ephemeral consumer on the endpoint's subject starting at
 //! `from_ms - publish_delay_bound` (message timestamps are when the server stored them, which is
@@ -235,6 +237,7 @@ impl PredictionLog for JetStreamPredictionLog {
             unsynced_bytes: 0,
             last_flush_ms: (last != i64::MIN).then_some(last),
             segments_sealed: 0,
+            segments_unconverted: 0,
         }
     }
 }

@@ -467,6 +467,12 @@ impl PredictionLog for LocalPredictionLog {
             unsynced_bytes: written.saturating_sub(synced),
             last_flush_ms: (last != i64::MIN).then_some(last),
             segments_sealed: s.segments_sealed.load(Ordering::Relaxed),
+            segments_unconverted: s
+                .catalogue
+                .lock()
+                .expect("catalogue lock")
+                .unconverted
+                .len() as u64,
         }
     }
 }

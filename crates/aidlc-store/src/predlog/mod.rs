@@ -170,6 +170,9 @@ pub struct PredictionLogStats {
     pub last_flush_ms: Option<i64>,
     /// Segments sealed and converted to columnar files since the log was opened (local only).
     pub segments_sealed: u64,
+    /// Sealed segments still waiting for conversion (local only): the converter's lag. Scans
+    /// read these row by row, so a growing number means slower scans.
+    pub segments_unconverted: u64,
 }
 
 /// Errors of the prediction log.
