@@ -31,6 +31,8 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         alias_policy: AliasPolicy::default(),
         actor: app.settings.actor.clone(),
         clock: Arc::new(now_ms),
+        artifacts: app.settings.artifacts.clone(),
+        default_endpoint: None,
     };
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
@@ -82,6 +84,7 @@ impl BackgroundServer {
     pub fn start(app: &App) -> anyhow::Result<BackgroundServer> {
         let store_url = app.settings.store.clone();
         let mlflow_artifacts = app.settings.artifacts.join("mlflow");
+        let artifacts = app.settings.artifacts.clone();
         let actor = app.settings.actor.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,6 +128,8 @@ impl BackgroundServer {
                         alias_policy: AliasPolicy::default(),
                         actor,
                         clock: Arc::new(now_ms),
+                        artifacts,
+                        default_endpoint: None,
                     };
                     let _ = ready_tx.send(Ok(format!("http://{addr}")));
                     let _ = aidlc_server::serve(listener, AppState::new(config), async {
