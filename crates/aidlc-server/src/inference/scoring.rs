@@ -157,8 +157,7 @@ fn predictions_json(served: &ServedVersion, predictions: Predictions) -> Value {
     }
 }
 
-async fn score(target: Target, headers: HeaderMap, body: Body) -> ApiResult<Response> {
-    let kind = payload_kind(&headers)?;
+async fn score(target: Target, kind: Payload, body: Body) -> ApiResult<Response> {
     let bytes = read_body(body).await?;
     let served = &target.served;
     let frame = match kind {
@@ -176,10 +175,16 @@ async fn score(target: Target, headers: HeaderMap, body: Body) -> ApiResult<Resp
     Ok(Json(json!({ "predictions": predictions_json(served, predictions) })).into_response())
 }
 
+/// The content type is checked before the endpoint is looked up: MLflow's server (one model)
+/// answers 415 to a body it cannot read, whatever else is wrong.
 async fn invoke_default(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let kind = match payload_kind(&headers) {
+        Ok(kind) => kind,
+        Err(e) => return e.into_response(),
+    };
     let endpoint = s.serving().default_endpoint().await;
     answer(&s, Protocol::Mlflow, endpoint, None, |t| {
-        score(t, headers, body)
+        score(t, kind, body)
     })
     .await
 }
@@ -190,8 +195,12 @@ async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let kind = match payload_kind(&headers) {
+        Ok(kind) => kind,
+        Err(e) => return e.into_response(),
+    };
     answer(&s, Protocol::Mlflow, Ok(name), None, |t| {
-        score(t, headers, body)
+        score(t, kind, body)
     })
     .await
 }
