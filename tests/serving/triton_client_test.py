@@ -2,11 +2,14 @@
 """The real `tritonclient[http]` and plain HTTP (MLflow's scoring protocol) against a running
 `aidlc server`: every ONNX test model must answer onnxruntime's own outputs.
 
-Usage: triton_client_test.py URL MODELS_DIR NAME...
+Usage: triton_client_test.py URL --onnx-dir DIR --onnx NAME... [--builtin NAME --scored CSV]
 
-Each NAME is a registered model whose alias `production` names the version built from
-MODELS_DIR/NAME.onnx; this script deploys each at an endpoint of the same name
-(PUT /api/v1/deployments/NAME), then checks, for every model:
+Each ONNX NAME is a registered model whose alias `production` names the version built from
+DIR/NAME.onnx (its expected outputs in DIR/NAME.expected.json). The built-in NAME is a
+registered aidlc model with named features whose `production` version scored the rows of CSV
+with `aidlc predict` (the file holds the input columns, `prediction` and `probability_<class>`).
+This script deploys each at an endpoint of the same name (PUT /api/v1/deployments/NAME), then
+checks, for every model:
 - tritonclient's default path (binary tensors in and out) and its JSON path (binary_data=False);
 - model metadata, readiness and a pinned version (`versions/1`);
 - MLflow's /endpoints/NAME/invocations with dataframe_split, instances and CSV bodies;
@@ -14,6 +17,8 @@ MODELS_DIR/NAME.onnx; this script deploys each at an endpoint of the same name
 Prints "N checks passed" and exits 0, or names the first failed check and exits 1.
 """
 
+import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -44,12 +49,19 @@ def close(got, want, what):
 
 
 def main():
-    url, models_dir, names = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
-    base = url.rstrip("/")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--onnx-dir", type=Path, required=True)
+    parser.add_argument("--onnx", nargs="+", default=[])
+    parser.add_argument("--builtin")
+    parser.add_argument("--scored", type=Path)
+    args = parser.parse_args()
+    models_dir, names = args.onnx_dir, args.onnx
+    base = args.url.rstrip("/")
     host = base.split("://", 1)[-1]
     client = httpclient.InferenceServerClient(host)
 
-    for name in names:
+    for name in names + ([args.builtin] if args.builtin else []):
         r = requests.put(
             f"{base}/api/v1/deployments/{name}",
             json={"model": name, "alias": "production"},
@@ -143,6 +155,9 @@ def main():
         r = requests.post(f"{base}/endpoints/{name}/invocations", json={"inputs": [[1.0, 2.0, 3.0]]})
         check(r.status_code == 400, f"{name}: 3 features must be a 400, got {r.status_code}")
 
+    if args.builtin:
+        check_builtin(client, base, args.builtin, args.scored)
+
     # Unknown models and endpoints are 404s.
     try:
         client.get_model_metadata("no-such-model")
@@ -157,7 +172,7 @@ def main():
     check(requests.get(f"{base}/version").status_code == 200, "version")
 
     metrics = requests.get(f"{base}/metrics").text
-    for name in names:
+    for name in names + ([args.builtin] if args.builtin else []):
         for protocol in ("v2", "mlflow"):
             line = [l for l in metrics.splitlines() if l.startswith("aidlc_inference_requests_total{")
                     and f'endpoint="{name}"' in l and f'protocol="{protocol}"' in l
@@ -165,6 +180,60 @@ def main():
             check(line and int(line[0].rsplit(" ", 1)[1]) > 0, f"metrics for {name} {protocol}")
 
     print(f"{checks} checks passed")
+
+
+def check_builtin(client, base, name, scored):
+    """A model with named features: one FP64 [N, 1] tensor per feature over tritonclient, records
+    over MLflow's protocol, objects over the native endpoint; all must give `aidlc predict`'s
+    answers."""
+    with scored.open() as f:
+        table = list(csv.DictReader(f))
+    meta = client.get_model_metadata(name)
+    check(meta["platform"] == "aidlc_builtin", f"{name}: platform {meta['platform']}")
+    features = [i["name"] for i in meta["inputs"]]
+    check(all(i["datatype"] == "FP64" and i["shape"] == [-1, 1] for i in meta["inputs"]),
+          f"{name}: inputs {meta['inputs']}")
+    classes = sorted(k[len("probability_"):] for k in table[0] if k.startswith("probability_"))
+    want_labels = [int(r["prediction"]) for r in table]
+    want_probs = [[float(r[f"probability_{c}"]) for c in classes] for r in table]
+    check(meta["outputs"][0] == {"name": "label", "datatype": "INT64", "shape": [-1]},
+          f"{name}: label output {meta['outputs']}")
+
+    for binary in (True, False):
+        inputs = []
+        for feature in features:
+            column = np.asarray([[float(r[feature])] for r in table], dtype=np.float64)
+            inp = httpclient.InferInput(feature, list(column.shape), "FP64")
+            inp.set_data_from_numpy(column, binary_data=binary)
+            inputs.append(inp)
+        outs = None if binary else [
+            httpclient.InferRequestedOutput(o, binary_data=False) for o in ("label", "probabilities")
+        ]
+        result = client.infer(name, inputs, outputs=outs)
+        how = "binary" if binary else "json"
+        check(result.as_numpy("label").tolist() == want_labels, f"{name} {how}: labels")
+        close(result.as_numpy("probabilities"), want_probs, f"{name} {how}: probabilities")
+
+    # A missing feature and an unknown input are named.
+    try:
+        client.infer(name, inputs[1:])
+        check(False, f"{name}: a missing feature must fail")
+    except InferenceServerException as e:
+        check(features[0] in str(e), f"{name}: missing feature message {e}")
+
+    records = [{f: float(r[f]) for f in features} for r in table]
+    r = requests.post(f"{base}/endpoints/{name}/invocations", json={"dataframe_records": records})
+    check(r.status_code == 200, f"{name} mlflow records: {r.status_code} {r.text}")
+    check(r.json()["predictions"] == want_labels, f"{name} mlflow labels {r.json()}")
+    r = requests.post(f"{base}/api/v1/endpoints/{name}/predict", json={"rows": records})
+    check(r.status_code == 200, f"{name} native: {r.status_code} {r.text}")
+    answer = r.json()
+    check(answer["variant"] == "production" and answer["model"] == name, f"{name} native {answer}")
+    got = [[p["probabilities"][c] for c in classes] for p in answer["predictions"]]
+    close(got, want_probs, f"{name} native probabilities")
+    records[0].pop(features[0])
+    r = requests.post(f"{base}/api/v1/endpoints/{name}/predict", json={"rows": records})
+    check(r.status_code == 400 and features[0] in r.json()["message"], f"{name} native missing: {r.text}")
 
 
 if __name__ == "__main__":

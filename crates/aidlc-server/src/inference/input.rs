@@ -81,6 +81,16 @@ fn expected_names(signature: &Signature) -> String {
     }
 }
 
+/// What to do with a column the model does not take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// A 400 naming it (the Open Inference Protocol: every input tensor must be the model's).
+    Reject,
+    /// Leave it out, as MLflow's schema enforcement does; it is named when a feature is missing,
+    /// so a misspelt feature is reported with both spellings.
+    Ignore,
+}
+
 /// The frame `signature` takes from named columns. `ordered` says the columns' order is the
 /// caller's own (a table, a CSV header, a positional row), which a model with one unnamed tensor
 /// input needs: it takes the columns by position.
@@ -88,6 +98,7 @@ pub fn frame_for(
     signature: &Signature,
     columns: Vec<(String, RawColumn)>,
     ordered: bool,
+    unknown: Unknown,
 ) -> ApiResult<Frame> {
     let n_rows = columns.first().map_or(0, |(_, c)| c.len());
     if let Some((name, c)) = columns.iter().find(|(_, c)| c.len() != n_rows) {
@@ -99,15 +110,26 @@ pub fn frame_for(
     }
     match &signature.inputs {
         Inputs::Named { features } => {
-            if let Some((name, _)) = columns
+            let unused: Vec<&str> = columns
                 .iter()
-                .find(|(n, _)| !features.iter().any(|f| &f.name == n))
-            {
+                .map(|(n, _)| n.as_str())
+                .filter(|n| !features.iter().any(|f| f.name == *n))
+                .collect();
+            if let (Unknown::Reject, Some(name)) = (unknown, unused.first()) {
                 return Err(ApiError::invalid(format!(
-                    "unknown feature `{name}` (the model takes: {})",
+                    "unknown input `{name}` (the model takes: {})",
                     expected_names(signature)
                 )));
             }
+            let expected = if unused.is_empty() {
+                expected_names(signature)
+            } else {
+                format!(
+                    "{}; the request also has: {}",
+                    expected_names(signature),
+                    unused.join(", ")
+                )
+            };
             let mut columns: Vec<Option<(String, RawColumn)>> =
                 columns.into_iter().map(Some).collect();
             let mut names = Vec::with_capacity(features.len());
@@ -120,7 +142,7 @@ pub fn frame_for(
                     .map(|(_, c)| c)
                     .ok_or_else(|| ModelError::MissingFeature {
                         name: f.name.clone(),
-                        expected: expected_names(signature),
+                        expected: expected.clone(),
                     })?;
                 let column = match (f.kind, raw) {
                     (FeatureKind::Numeric, RawColumn::Numbers(v)) => Column::Numeric(v),
@@ -252,7 +274,7 @@ pub fn from_positional_rows(
             Ok((n, raw))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    frame_for(signature, columns, true)
+    frame_for(signature, columns, true, Unknown::Ignore)
 }
 
 /// Rows given as objects keyed by feature name.
@@ -269,7 +291,7 @@ pub fn from_object_rows(signature: &Signature, rows: &[Value]) -> ApiResult<Fram
         }
     }
     if let Inputs::Tensor { .. } = &signature.inputs {
-        return frame_for(signature, Vec::new(), false);
+        return frame_for(signature, Vec::new(), false, Unknown::Ignore);
     }
     // Every name any row uses, so an unknown or misspelt feature is reported by name.
     let mut names: Vec<&String> = Vec::new();
@@ -281,7 +303,19 @@ pub fn from_object_rows(signature: &Signature, rows: &[Value]) -> ApiResult<Fram
         }
     }
     let mut columns = Vec::with_capacity(names.len());
+    let takes = |name: &str| match &signature.inputs {
+        Inputs::Named { features } => features.iter().any(|f| f.name == name),
+        Inputs::Tensor { .. } => false,
+    };
     for name in names {
+        if !takes(name) {
+            // Ignored by the model, kept only so a missing feature's error can name it.
+            columns.push((
+                name.clone(),
+                RawColumn::Numbers(vec![f64::NAN; objects.len()]),
+            ));
+            continue;
+        }
         let mut cells = Vec::with_capacity(objects.len());
         for (i, o) in objects.iter().enumerate() {
             cells.push(
@@ -296,7 +330,7 @@ pub fn from_object_rows(signature: &Signature, rows: &[Value]) -> ApiResult<Fram
     if objects.is_empty() {
         return Err(ApiError::invalid("no rows to score"));
     }
-    frame_for(signature, columns, false)
+    frame_for(signature, columns, false, Unknown::Ignore)
 }
 
 /// Columns given as an object of feature name to a list of values.
@@ -312,7 +346,7 @@ pub fn from_columns(
         };
         out.push((name.clone(), raw));
     }
-    frame_for(signature, out, false)
+    frame_for(signature, out, false, Unknown::Ignore)
 }
 
 /// A CSV body with a header line: numbers where every value of a column parses as one, text
@@ -368,7 +402,7 @@ pub fn from_csv(signature: &Signature, text: &str) -> ApiResult<Frame> {
             (name.trim().to_string(), raw)
         })
         .collect();
-    frame_for(signature, columns, true)
+    frame_for(signature, columns, true, Unknown::Ignore)
 }
 
 fn parse_csv(text: &str) -> ApiResult<Vec<Vec<String>>> {

@@ -14,7 +14,7 @@
 //! `probabilities` (FP32 [N, classes], in class order); a regressor answers `variable`
 //! (FP32 [N, 1]).
 
-use super::input::{self, RawColumn};
+use super::input::{self, RawColumn, Unknown};
 use super::{LabelKind, Protocol, ServedVersion, Target, answer, error_response, read_body};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -417,7 +417,7 @@ fn frame_of(signature: &Signature, tensors: Vec<(String, Vec<usize>, Values)>) -
                     (j.to_string(), RawColumn::Numbers(column))
                 })
                 .collect();
-            input::frame_for(signature, columns, true)
+            input::frame_for(signature, columns, true, Unknown::Reject)
         }
         Inputs::Named { .. } => {
             let mut columns = Vec::with_capacity(tensors.len());
@@ -433,7 +433,7 @@ fn frame_of(signature: &Signature, tensors: Vec<(String, Vec<usize>, Values)>) -
                 };
                 columns.push((name, raw));
             }
-            input::frame_for(signature, columns, false)
+            input::frame_for(signature, columns, false, Unknown::Reject)
         }
     }
 }
