@@ -109,6 +109,9 @@ pub struct LiveEndpoint {
     current: RwLock<Option<Arc<ServedVersion>>>,
     checked_at_ms: AtomicI64,
     rechecking: AtomicBool,
+    /// Serialises rebinds, so a recheck that read the old alias cannot overwrite the version an
+    /// alias move just bound.
+    rebinding: tokio::sync::Mutex<()>,
     pub swaps: AtomicU64,
     pub series: EndpointSeries,
 }
@@ -223,6 +226,7 @@ impl Serving {
             current: RwLock::new(None),
             checked_at_ms: AtomicI64::new(0),
             rechecking: AtomicBool::new(false),
+            rebinding: tokio::sync::Mutex::new(()),
             swaps: AtomicU64::new(0),
             series: EndpointSeries::default(),
         });
@@ -254,6 +258,13 @@ impl Serving {
             (Some(v), Some(c)) if c.version == v => (c, PRODUCTION),
             (Some(v), _) => {
                 let model = live.model_name();
+                if let Some(loaded) = self.loaded(&model, v) {
+                    return Ok(Target {
+                        endpoint: live,
+                        served: loaded,
+                        variant: PINNED,
+                    });
+                }
                 let record = self
                     .store
                     .get_registry_version(&model, v)
@@ -308,6 +319,7 @@ impl Serving {
     /// Resolves the endpoint's alias and, when it names another version, loads that version and
     /// swaps it in.
     async fn rebind(&self, live: &LiveEndpoint) -> ApiResult<()> {
+        let _one_at_a_time = live.rebinding.lock().await;
         let route = live.route.read().unwrap_or_else(|e| e.into_inner()).clone();
         let resolved = self.store.resolve_alias(&route.model, &route.alias).await?;
         let next = match resolved {
@@ -342,6 +354,15 @@ impl Serving {
         live.checked_at_ms.store((self.clock)(), Ordering::Relaxed);
         self.prune();
         Ok(())
+    }
+
+    /// A version already in memory, found without the store.
+    fn loaded(&self, model: &str, version: i64) -> Option<Arc<ServedVersion>> {
+        self.versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(model.to_string(), version))
+            .map(|(_, v)| Arc::clone(v))
     }
 
     /// The loaded model of a registry version, loading it (off the runtime) on first use.
