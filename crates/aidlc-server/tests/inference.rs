@@ -539,6 +539,38 @@ async fn an_alias_move_swaps_the_model_and_in_flight_requests_keep_the_old_one()
 }
 
 #[tokio::test]
+async fn an_alias_moved_elsewhere_is_picked_up_by_the_recheck_not_by_each_request() {
+    let s = server().await;
+    let v1 = s
+        .deploy(
+            "churn",
+            "churn-model",
+            classifier(false, ["no", "yes"]).to_bytes(),
+        )
+        .await;
+    let v2 = s
+        .register("churn-model", classifier(true, ["no", "yes"]).to_bytes())
+        .await;
+    // Another process moves the alias: the store changes, this server is not told.
+    s.store
+        .set_alias(&ctx(), "churn-model", "production", v2)
+        .await
+        .unwrap();
+    let row = json!({"rows": [{"x": 1.0, "color": "red"}]});
+    let a = s
+        .json(Method::POST, "/api/v1/endpoints/churn/predict", row.clone())
+        .await;
+    // The test clock stands still, so the binding is fresh and no request rereads the store.
+    assert_eq!(a.json()["version"], v1);
+    s.state.serving().recheck("churn").await.unwrap();
+    let a = s
+        .json(Method::POST, "/api/v1/endpoints/churn/predict", row)
+        .await;
+    assert_eq!(a.json()["version"], v2);
+    assert_eq!(a.json()["predictions"][0]["label"], "yes");
+}
+
+#[tokio::test]
 async fn open_inference_protocol_metadata_health_and_json_inference() {
     let s = server().await;
     let a = s.get("/v2/health/ready").await;

@@ -299,9 +299,18 @@ impl Serving {
         tokio::spawn(async move {
             if let Err(e) = this.reload_route(&live).await {
                 tracing::warn!(endpoint = live.name, error = %e, "recheck of the deployment failed; serving the current version");
+                // Try again after the usual interval, not on the very next request.
+                live.checked_at_ms.store((this.clock)(), Ordering::Relaxed);
             }
             live.rechecking.store(false, Ordering::Release);
         });
+    }
+
+    /// Rereads an endpoint's deployment and alias now, as the periodic recheck does: for a
+    /// change made outside this server (the CLI, another replica) that should not wait for it.
+    pub async fn recheck(self: &Arc<Self>, endpoint: &str) -> ApiResult<()> {
+        let live = self.endpoint(endpoint).await?;
+        self.reload_route(&live).await
     }
 
     /// Rereads the deployment row and rebinds to its alias.
