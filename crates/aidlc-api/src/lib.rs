@@ -3,8 +3,11 @@
 //! - [`mlflow`]: MLflow's REST API as the `mlflow` 3.x Python client sends and reads it (field
 //!   names exactly as in MLflow's protos; empty repeated fields omitted; NaN and infinities as the
 //!   strings protobuf's JSON mapping uses).
+//! - [`inference`]: the Open Inference Protocol v2 messages, the native rows endpoint and
+//!   deployments.
 //! - [`native`]: aidlc's own `/api/v1` API for what MLflow lacks (lineage, governed aliases).
 
+pub mod inference;
 pub mod mlflow;
 pub mod native;
 

@@ -4,7 +4,8 @@
 //! A client mistake is never a 5xx: the MLflow client retries 5xx answers for minutes, so only
 //! failures the client cannot cause (the database, the disk) map there.
 
-use aidlc_store::StoreError;
+use aidlc_models::ModelError;
+use aidlc_store::{ArtifactError, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -24,6 +25,21 @@ pub enum ApiError {
     /// Reading or writing the artifact folder failed on the server's side.
     #[error("artifact storage failed: {0}")]
     Io(#[from] std::io::Error),
+    /// A model artifact could not be read from the artifact store.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    /// Loading a model, or checking input against its signature, or scoring failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A request body larger than the endpoint takes.
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    /// A content type the endpoint does not read.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A deployment whose model cannot be served right now (its alias is not set).
+    #[error("{0}")]
+    NotReady(String),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -45,6 +61,36 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
             ApiError::NoEndpoint(_) => (StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND"),
             ApiError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            // The brief of every inference protocol: an oversized body is the client's mistake.
+            ApiError::TooLarge { .. } => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST")
+            }
+            ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE"),
+            ApiError::Artifact(e) => match e {
+                // The registry names an artifact the store lost or that no longer hashes right:
+                // the server's data is wrong, not the request.
+                ArtifactError::NotFound(_)
+                | ArtifactError::Corrupt { .. }
+                | ArtifactError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            },
+            ApiError::Model(e) => match e {
+                // Input that does not fit the model's signature names the field: a 400.
+                ModelError::MissingFeature { .. }
+                | ModelError::WrongType { .. }
+                | ModelError::WrongCount { .. }
+                | ModelError::BadValue { .. } => {
+                    (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
+                }
+                // ONNX Runtime is not configured: the model exists but cannot be served yet.
+                ModelError::RuntimeUnavailable { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE")
+                }
+                ModelError::Format { .. }
+                | ModelError::Runtime(_)
+                | ModelError::Training(_)
+                | ModelError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            },
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
                 // MLflow answers a duplicate name with 400, not 409; clients branch on the code.

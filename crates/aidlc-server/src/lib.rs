@@ -4,7 +4,11 @@
 //!   3.x client uses it, so `MLFLOW_TRACKING_URI=http://host:port` works unchanged.
 //! - `/api/2.0/mlflow-artifacts/artifacts/...`: the artifact proxy the client uploads to and
 //!   downloads from (it never sees a storage path).
-//! - `/api/v1/...`: the native API for what MLflow lacks (lineage, governed aliases).
+//! - `/api/v1/...`: the native API for what MLflow lacks (lineage, governed aliases,
+//!   deployments and the rows endpoint).
+//! - Inference ([`inference`]): the Open Inference Protocol v2 (`/v2/...`), MLflow's scoring
+//!   protocol (`/invocations`, `/endpoints/{name}/invocations`, `/ping`, `/version`) and
+//!   Prometheus `/metrics`.
 //! - `/health`.
 //!
 //! [`app`] builds the router; it needs no socket, so tests drive it with
@@ -12,10 +16,11 @@
 //! go through the one mapping in [`error`].
 
 pub mod error;
+pub mod inference;
 mod mlflow;
 mod native;
 
-use aidlc_store::{AliasPolicy, AuditContext, Store};
+use aidlc_store::{AliasPolicy, AuditContext, LocalArtifactStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::path::PathBuf;
@@ -41,33 +46,61 @@ pub struct ServerConfig {
     pub alias_policy: AliasPolicy,
     pub actor: String,
     pub clock: Clock,
+    /// Root of the content-addressed artifact store that registry versions name (the same
+    /// folder the CLI's `LocalArtifactStore` uses).
+    pub artifacts: PathBuf,
+    /// The endpoint `POST /invocations` answers for; without it, the only deployment.
+    pub default_endpoint: Option<String>,
 }
 
-/// Shared, cheaply cloned state of every handler.
+/// Shared, cheaply cloned state of every handler: the configuration and the served models.
 #[derive(Clone)]
-pub struct AppState(Arc<ServerConfig>);
+pub struct AppState {
+    config: Arc<ServerConfig>,
+    serving: Arc<inference::Serving>,
+}
 
 impl AppState {
     pub fn new(config: ServerConfig) -> Self {
-        Self(Arc::new(config))
+        let serving = inference::Serving::new(
+            config.store.clone(),
+            LocalArtifactStore::new(&config.artifacts),
+            Arc::clone(&config.clock),
+            config.default_endpoint.clone(),
+        );
+        Self {
+            config: Arc::new(config),
+            serving: Arc::new(serving),
+        }
     }
 
     pub(crate) fn store(&self) -> &Store {
-        &self.0.store
+        &self.config.store
     }
 
     pub(crate) fn config(&self) -> &ServerConfig {
-        &self.0
+        &self.config
+    }
+
+    /// The served models: endpoint bindings, loaded versions and inference metrics.
+    pub fn serving(&self) -> &Arc<inference::Serving> {
+        &self.serving
+    }
+
+    /// Binds every deployment in the store to its alias's version and loads the models, so the
+    /// first requests do not pay for loading. Answers whether every deployment has a version.
+    pub async fn bind_deployments(&self) -> ApiResult<bool> {
+        self.serving.bind_all().await
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
-        (self.0.clock)()
+        (self.config.clock)()
     }
 
     /// An audit context for a change made now through the server.
     pub(crate) fn audit(&self, reason: Option<String>) -> AuditContext {
         AuditContext {
-            actor: self.0.actor.clone(),
+            actor: self.config.actor.clone(),
             at_ms: self.now_ms(),
             reason,
         }
@@ -82,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/ajax-api/2.0/mlflow", mlflow)
         .merge(mlflow::extra_routes())
         .merge(native::routes())
+        .merge(inference::routes())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::NoEndpoint(format!("no endpoint at {}", uri.path()))
         })

@@ -191,6 +191,7 @@ async fn set_alias(
             req.version,
         )
         .await?;
+    s.serving().alias_moved(&name).await;
     Ok(Json(wire::AliasChangeView {
         model: change.model,
         alias: change.alias,

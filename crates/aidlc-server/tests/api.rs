@@ -29,6 +29,8 @@ async fn server() -> Server {
         alias_policy: AliasPolicy::default(),
         actor: "tester".into(),
         clock: Arc::new(|| 1_750_000_000_000),
+        artifacts: dir.path().join("artifacts"),
+        default_endpoint: None,
     };
     Server {
         router: app(AppState::new(config)),

@@ -354,6 +354,7 @@ pub async fn set_alias(State(s): State<AppState>, b: Bytes) -> Reply<wire::Empty
             version,
         )
         .await?;
+    s.serving().alias_moved(&name).await;
     Ok(Json(wire::Empty {}))
 }
 
@@ -383,6 +384,7 @@ pub async fn delete_alias(State(s): State<AppState>, b: Bytes) -> Reply<wire::Em
     s.store()
         .delete_alias(&s.audit(None), &name, &alias)
         .await?;
+    s.serving().alias_moved(&name).await;
     Ok(Json(wire::Empty {}))
 }
 

@@ -25,13 +25,27 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         .try_init();
 
     let store = app.store().await?;
+    // ONNX models need the runtime; built-in models serve without it, so a runtime that does not
+    // load is a warning (an ONNX deployment then answers 503 naming the setting).
+    if app.settings.onnxruntime.is_some()
+        && let Err(e) = app.init_onnx_runtime()
+    {
+        tracing::warn!(error = %e, "ONNX Runtime did not load");
+    }
     let config = ServerConfig {
         store,
         mlflow_artifacts: app.settings.artifacts.join("mlflow"),
         alias_policy: AliasPolicy::default(),
         actor: app.settings.actor.clone(),
         clock: Arc::new(now_ms),
+        artifacts: app.settings.artifacts.clone(),
+        default_endpoint: None,
     };
+    let state = AppState::new(config);
+    // Load every deployed model before taking requests, so the first ones do not pay for it.
+    if let Err(e) = state.bind_deployments().await {
+        tracing::warn!(error = %e, "a deployment could not be bound; it is retried on its first request");
+    }
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -40,7 +54,7 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
     println!("aidlc server listening on http://{addr}");
     std::io::stdout().flush()?;
     tracing::info!(%addr, store = app.settings.store, "serving");
-    aidlc_server::serve(listener, AppState::new(config), shutdown_signal())
+    aidlc_server::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     tracing::info!("stopped");
@@ -82,6 +96,7 @@ impl BackgroundServer {
     pub fn start(app: &App) -> anyhow::Result<BackgroundServer> {
         let store_url = app.settings.store.clone();
         let mlflow_artifacts = app.settings.artifacts.join("mlflow");
+        let artifacts = app.settings.artifacts.clone();
         let actor = app.settings.actor.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,6 +140,8 @@ impl BackgroundServer {
                         alias_policy: AliasPolicy::default(),
                         actor,
                         clock: Arc::new(now_ms),
+                        artifacts,
+                        default_endpoint: None,
                     };
                     let _ = ready_tx.send(Ok(format!("http://{addr}")));
                     let _ = aidlc_server::serve(listener, AppState::new(config), async {
