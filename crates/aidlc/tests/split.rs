@@ -320,7 +320,10 @@ fn a_numeric_day_index_uses_the_declared_time_unit() -> Result<()> {
     let spec = std::fs::read_to_string(dir.path().join("aidlc.toml"))?;
     std::fs::write(
         dir.path().join("aidlc.toml"),
-        spec.replace("time_unit = \"1d\"", ""),
+        // The example's one-day gap would, read as milliseconds, purge every training row; the
+        // point here is the late-label count, so the gap goes too.
+        spec.replace("time_unit = \"1d\"", "")
+            .replace("gap = \"1d\"", ""),
     )?;
     assert_eq!(
         late_rows(dir.path())?,
