@@ -1016,6 +1016,9 @@ async fn metrics_count_requests_errors_and_latency_per_endpoint_version_and_vari
         json!({"inputs": [[1.0, "red"]]}),
     )
     .await;
+    // Metadata and readiness are not inference requests.
+    assert_eq!(s.get("/v2/models/churn").await.status, StatusCode::OK);
+    assert_eq!(s.get("/v2/models/churn/ready").await.status, StatusCode::OK);
     let a = s.get("/metrics").await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.header("content-type").starts_with("text/plain"));
@@ -1066,6 +1069,13 @@ async fn metrics_count_requests_errors_and_latency_per_endpoint_version_and_vari
     assert_eq!(
         line("aidlc_endpoint_model_version{endpoint=\"churn\",model=\"churn-model\"}"),
         v.to_string()
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("aidlc_inference_requests_total")
+                && l.contains("protocol=\"v2\"")),
+        "{text}"
     );
     // Every histogram is cumulative: bucket counts never decrease.
     let buckets: Vec<u64> = text
