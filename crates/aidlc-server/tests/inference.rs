@@ -383,6 +383,34 @@ async fn native_rows_endpoint_answers_with_version_and_variant() {
         .await;
     assert_eq!(a.json()["predictions"][0]["label"], "no");
 
+    // A batch above the blocking threshold is scored off the runtime, with the same answers.
+    let n = aidlc_server::inference::BLOCKING_ROWS * 2;
+    let xs: Vec<f64> = (0..n).map(|i| (i % 10) as f64 + 0.5).collect();
+    let colors: Vec<&str> = (0..n)
+        .map(|i| if i % 3 == 0 { "red" } else { "blue" })
+        .collect();
+    let rows: Vec<Value> = xs
+        .iter()
+        .zip(&colors)
+        .map(|(x, c)| json!({"x": x, "color": c}))
+        .collect();
+    let a = s
+        .json(
+            Method::POST,
+            "/api/v1/endpoints/churn/predict",
+            json!({ "rows": rows }),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let (labels, _) = class_predictions(&model, &rows_frame(&xs, &colors));
+    let got: Vec<String> = a.json()["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, labels);
+
     let r = regressor();
     let v = s.deploy("price", "price-model", r.to_bytes()).await;
     let a = s
@@ -1016,6 +1044,9 @@ async fn metrics_count_requests_errors_and_latency_per_endpoint_version_and_vari
         json!({"inputs": [[1.0, "red"]]}),
     )
     .await;
+    // Metadata and readiness are not inference requests.
+    assert_eq!(s.get("/v2/models/churn").await.status, StatusCode::OK);
+    assert_eq!(s.get("/v2/models/churn/ready").await.status, StatusCode::OK);
     let a = s.get("/metrics").await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.header("content-type").starts_with("text/plain"));
@@ -1066,6 +1097,13 @@ async fn metrics_count_requests_errors_and_latency_per_endpoint_version_and_vari
     assert_eq!(
         line("aidlc_endpoint_model_version{endpoint=\"churn\",model=\"churn-model\"}"),
         v.to_string()
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("aidlc_inference_requests_total")
+                && l.contains("protocol=\"v2\"")),
+        "{text}"
     );
     // Every histogram is cumulative: bucket counts never decrease.
     let buckets: Vec<u64> = text

@@ -133,6 +133,30 @@ where
     response
 }
 
+/// Resolves the target for a metadata or readiness request and stamps the answer like
+/// [`answer`], without counting it as an inference request in the metrics.
+async fn describe<F>(
+    s: &AppState,
+    protocol: Protocol,
+    endpoint: String,
+    version: Option<i64>,
+    work: F,
+) -> Response
+where
+    F: FnOnce(&Target) -> Response,
+{
+    match s.serving().target(&endpoint, version).await {
+        Ok(target) => {
+            let mut response = work(&target);
+            let headers = response.headers_mut();
+            headers.insert(VERSION_HEADER, HeaderValue::from(target.served.version));
+            headers.insert(VARIANT_HEADER, HeaderValue::from_static(target.variant));
+            response
+        }
+        Err(e) => error_response(protocol, e),
+    }
+}
+
 async fn metrics_text(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
     let serving = s.serving();
     let live = serving.live_endpoints();

@@ -15,7 +15,9 @@
 //! (FP32 [N, 1]).
 
 use super::input::{self, RawColumn, Unknown};
-use super::{LabelKind, Protocol, ServedVersion, Target, answer, error_response, read_body};
+use super::{
+    LabelKind, Protocol, ServedVersion, Target, answer, describe, error_response, read_body,
+};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use aidlc_api::inference::v2 as wire;
@@ -136,8 +138,8 @@ fn label_datatype(label: &LabelKind) -> &'static str {
 }
 
 async fn metadata_of(s: AppState, m: String, v: Option<i64>) -> Response {
-    answer(&s, Protocol::OpenInference, Ok(m), v, |t: Target| async move {
-        Ok(Json(model_metadata(&t.endpoint.name, &t.served)).into_response())
+    describe(&s, Protocol::OpenInference, m, v, |t| {
+        Json(model_metadata(&t.endpoint.name, &t.served)).into_response()
     })
     .await
 }
@@ -157,19 +159,13 @@ async fn metadata_version(
 }
 
 async fn model_ready_of(s: AppState, m: String, v: Option<i64>) -> Response {
-    answer(
-        &s,
-        Protocol::OpenInference,
-        Ok(m),
-        v,
-        |t: Target| async move {
-            Ok(Json(wire::ModelReady {
-                name: t.endpoint.name.clone(),
-                ready: true,
-            })
-            .into_response())
-        },
-    )
+    describe(&s, Protocol::OpenInference, m, v, |t| {
+        Json(wire::ModelReady {
+            name: t.endpoint.name.clone(),
+            ready: true,
+        })
+        .into_response()
+    })
     .await
 }
 
