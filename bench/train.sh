@@ -48,7 +48,9 @@ fi
 
 # 3. The release build of the aidlc side.
 cargo build --release -j 2 -p aidlc-models --example train_bench
+cargo build --release -j 2 -p aidlc-service --example evaluate_bench
 train_bench=$target/release/examples/train_bench
+evaluate_bench=$target/release/examples/evaluate_bench
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -73,4 +75,8 @@ run() {
 }
 
 run rain rain csv 500 20
+echo
+echo "== rain: a whole platform-run evaluation of the boosted trees (1,000 bootstrap resamples, slices, calibration, robustness, business sweep, latency, gates), best and median of $runs"
+"$evaluate_bench" --train "$data/rain_train.csv" --valid "$data/rain_valid.csv" \
+  --test "$data/rain_test.csv" --runs "$runs"
 run synth y parquet 100 0

@@ -88,5 +88,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => commands::predict::run(&app, args).await,
         Command::Evaluate(args) => commands::evaluate::run(&app, args).await,
         Command::Report(args) => commands::evaluate::report(&app, args).await,
+        Command::Deploy(args) => commands::deploy::run(&app, args).await,
     }
 }

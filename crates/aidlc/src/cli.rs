@@ -75,6 +75,20 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Evaluation: render a version's stored report as a self-contained model card.
     Report(ReportArgs),
+    /// Deployment: serve MODEL@ALIAS at ENDPOINT (a running server picks it up within a second).
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The endpoint name clients call (`/v2/models/ENDPOINT`, `/endpoints/ENDPOINT/invocations`).
+    pub endpoint: String,
+    /// The registered model.
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+    /// The registry alias the endpoint follows; moving the alias moves the endpoint.
+    #[arg(long, default_value = "champion", value_name = "ALIAS")]
+    pub alias: String,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +352,9 @@ pub struct ServerArgs {
     /// Log level of the request logs on stderr: error, warn, info, debug or trace.
     #[arg(long, env = "AIDLC_LOG", default_value = "info", value_name = "LEVEL")]
     pub log_level: String,
+    /// The endpoint `/invocations` serves [default: the only deployed endpoint].
+    #[arg(long, env = "AIDLC_DEFAULT_ENDPOINT", value_name = "ENDPOINT")]
+    pub default_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -158,3 +158,105 @@ fn models_cli_registers_and_governs_champion() {
     let (ok, _, err) = run(&["models", "show", "loans/9"]);
     assert!(!ok && err.contains("no version 9"), "{err}");
 }
+
+/// Train → evaluate → champion → `aidlc deploy` → the server answers the MLflow scoring
+/// protocol and the native rows endpoint with the deployed version, and follows an alias move.
+#[test]
+fn a_deployed_endpoint_serves_the_alias_and_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let o = aidlc(d).args(args).output().expect("aidlc runs");
+        assert!(
+            o.status.success(),
+            "aidlc {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(&["init", "--example", "rainfall"]);
+    let all = std::fs::read_to_string(d.join("data/rainfall.csv")).unwrap();
+    let early: Vec<&str> = all.lines().take(6001).collect();
+    std::fs::write(d.join("data/early.csv"), early.join("\n") + "\n").unwrap();
+    run(&["train", "--data", "data/early.csv"]);
+    run(&[
+        "models",
+        "alias",
+        "rainfall",
+        "champion",
+        "1",
+        "--override",
+        "test",
+    ]);
+    // Deploying needs the alias to exist.
+    let refused = aidlc(d)
+        .args([
+            "deploy", "rain", "--model", "rainfall", "--alias", "missing",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    run(&["deploy", "rain", "--model", "rainfall"]);
+
+    let (child, addr) = start(d);
+    let row = r#"{"temperature": 0.1, "dew point": 0.3, "sea-level pressure": -0.2, "visibility": -1.0, "average wind speed": 0.5, "max sustained wind-speed": 0.4, "minimum temperature": 0.0, "maximum temperature": 0.2}"#;
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/invocations",
+        Some(&format!(r#"{{"dataframe_records": [{row}]}}"#)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["predictions"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/v1/endpoints/rain/predict",
+        Some(&format!(r#"{{"rows": [{row}]}}"#)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 1, "{body}");
+    // A missing feature is a 400 naming it.
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/v1/endpoints/rain/predict",
+        Some(r#"{"rows": [{"temperature": 0.1}]}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("dew point"), "{body}");
+
+    // A second version takes the alias from the command line; the server follows within a
+    // second (it rechecks deployments it did not change itself).
+    run(&["train", "--data", "data/early.csv"]);
+    run(&[
+        "models",
+        "alias",
+        "rainfall",
+        "champion",
+        "2",
+        "--override",
+        "test",
+    ]);
+    let mut version = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let (_, body) = http(
+            &addr,
+            "POST",
+            "/api/v1/endpoints/rain/predict",
+            Some(&format!(r#"{{"rows": [{row}]}}"#)),
+        );
+        version = body["version"].clone();
+        if version == 2 {
+            break;
+        }
+    }
+    assert_eq!(version, 2, "the endpoint did not follow the alias");
+    stop(child);
+}

@@ -232,7 +232,26 @@ async fn predict_streams_every_row_and_the_onnx_export_scores_the_same() -> Resu
     let d = dir.path();
     let store = d.join("aidlc.db").display().to_string();
     let run = |args: &[&str]| aidlc(d, &store, args);
+    // The project folder is a git repository: the version records its commit and dirty flag.
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(d)
+            .args(["-c", "user.email=ci@aidlc.test", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let in_git = git(&["init", "-q"]) && git(&["add", "-A"]) && git(&["commit", "-qm", "frame"]);
     let trained = json(&run(&["--json", "train", "--data", "data/early.csv"]));
+    if in_git {
+        let commit = trained["version"]["git_commit"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(commit.len(), 40, "{}", trained["version"]);
+        // The store and artifacts written since the commit make the tree dirty.
+        assert_eq!(trained["version"]["git_dirty"], true);
+    }
     let reference = format!("rainfall/{}", trained["version"]["version"]);
     let o = run(&[
         "predict",

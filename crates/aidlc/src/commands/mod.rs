@@ -4,6 +4,7 @@ pub mod audit;
 pub mod check;
 pub mod config;
 pub mod data;
+pub mod deploy;
 pub mod drift;
 pub mod evaluate;
 pub mod features;

@@ -39,7 +39,7 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         actor: app.settings.actor.clone(),
         clock: Arc::new(now_ms),
         artifacts: app.settings.artifacts.clone(),
-        default_endpoint: None,
+        default_endpoint: args.default_endpoint.clone(),
     };
     let state = AppState::new(config);
     // Load every deployed model before taking requests, so the first ones do not pay for it.
