@@ -907,6 +907,10 @@ fn run_command(
         .map_or(request.default_timeout, |t| {
             Duration::from_secs(t.seconds.max(1))
         });
+    // Its own process group, so a timeout stops the command's children too (a shell running
+    // python, say), not just the shell.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start `{command}`: {e}"))?;
@@ -915,6 +919,10 @@ fn run_command(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > timeout => {
+                #[cfg(unix)]
+                let _ = std::process::Command::new("kill")
+                    .args(["-s", "KILL", "--", &format!("-{}", child.id())])
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(

@@ -408,6 +408,18 @@ async fn training_refuses_a_broken_contract_unless_overridden_and_records_failur
     )?;
     let o = run(&["train", "--data", "data/early.csv"]);
     assert!(text(&o).contains("wrote no model.onnx"), "{}", text(&o));
+
+    // A command past its timeout is stopped and recorded as failed.
+    set_in_spec(
+        d,
+        "command = \"true\"",
+        "command = \"sleep 30\"\ntimeout = \"1s\"",
+    )?;
+    let started = std::time::Instant::now();
+    let o = run(&["train", "--data", "data/early.csv"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("timeout and was stopped"), "{}", text(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
     Ok(())
 }
 
