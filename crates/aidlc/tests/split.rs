@@ -3,6 +3,8 @@
 //! point-in-time join from the command line. Runs on SQLite and, when `AIDLC_TEST_POSTGRES_URL`
 //! is set, on a fresh PostgreSQL schema.
 
+mod common;
+
 use anyhow::Result;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -27,42 +29,13 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// Store locations to test: the project's SQLite file, and a fresh PostgreSQL schema when a
-/// server is configured (dropped afterwards).
-async fn stores(dir: &Path) -> Result<Vec<(String, Option<(String, String)>)>> {
-    let mut out = vec![(dir.join("aidlc.db").display().to_string(), None)];
-    if let Ok(base) = std::env::var("AIDLC_TEST_POSTGRES_URL") {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let schema = format!("aidlc_cli_split_{t:x}_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&base).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
-            .await?;
-        admin.close().await;
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-        out.push((url, Some((base, schema))));
-    }
-    Ok(out)
-}
-
-async fn drop_schema(base: &str, schema: &str) {
-    if let Ok(pool) = sqlx::PgPool::connect(base).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&pool)
-            .await;
-    }
-}
-
 #[tokio::test]
 async fn random_rows_leak_entities_and_entity_groups_do_not() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let cdnow = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../datasets/cdnow_transactions_1997_1998.csv");
     std::fs::copy(&cdnow, dir.path().join("transactions.csv"))?;
-    for (store, pg) in stores(dir.path()).await? {
+    for (store, pg) in common::stores(dir.path(), "aidlc_cli_split").await? {
         let split = |kind: &str| {
             aidlc(
                 dir.path(),
@@ -148,7 +121,7 @@ async fn random_rows_leak_entities_and_entity_groups_do_not() -> Result<()> {
         let audit: serde_json::Value = serde_json::from_slice(&o.stdout)?;
         assert_eq!(audit.as_array().map(Vec::len), Some(3), "{audit}");
         if let Some((base, schema)) = pg {
-            drop_schema(&base, &schema).await;
+            common::drop_schema(&base, &schema).await;
         }
     }
     Ok(())
@@ -169,7 +142,7 @@ async fn labels_ingest_and_a_point_in_time_join_from_the_command_line() -> Resul
         dir.path().join("features.csv"),
         "customer_id,date,frequency,written\n00001,1997-01-10,1,1997-01-10\n00001,1997-03-01,2,1997-03-20\n",
     )?;
-    for (store, pg) in stores(dir.path()).await? {
+    for (store, pg) in common::stores(dir.path(), "aidlc_cli_split").await? {
         let ingest = [
             "labels",
             "ingest",
@@ -196,7 +169,7 @@ async fn labels_ingest_and_a_point_in_time_join_from_the_command_line() -> Resul
             "ingesting twice changes nothing"
         );
         if let Some((base, schema)) = pg {
-            drop_schema(&base, &schema).await;
+            common::drop_schema(&base, &schema).await;
         }
     }
 

@@ -6,6 +6,8 @@
 //! scenario runs on SQLite and, when `AIDLC_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL
 //! schema.
 
+mod common;
+
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -69,35 +71,6 @@ fn set_in_spec(dir: &Path, from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-/// Store locations to test: the project's SQLite file, and a fresh PostgreSQL schema when a
-/// server is configured (dropped afterwards).
-async fn stores(dir: &Path) -> Result<Vec<(String, Option<(String, String)>)>> {
-    let mut out = vec![(dir.join("aidlc.db").display().to_string(), None)];
-    if let Ok(base) = std::env::var("AIDLC_TEST_POSTGRES_URL") {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let schema = format!("aidlc_cli_train_{t:x}_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&base).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&admin)
-            .await?;
-        admin.close().await;
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-        out.push((url, Some((base, schema))));
-    }
-    Ok(out)
-}
-
-async fn drop_schema(base: &str, schema: &str) {
-    if let Ok(pool) = sqlx::PgPool::connect(base).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&pool)
-            .await;
-    }
-}
-
 fn metric(report: &serde_json::Value, name: &str, role: &str) -> f64 {
     report["metrics"]
         .as_array()
@@ -113,7 +86,7 @@ fn metric(report: &serde_json::Value, name: &str, role: &str) -> f64 {
 async fn rainfall_models_beat_the_prior_and_only_a_passing_model_becomes_champion() -> Result<()> {
     let dir = rainfall_project()?;
     let d = dir.path();
-    for (store, pg) in stores(d).await? {
+    for (store, pg) in common::stores(d, "aidlc_cli_train").await? {
         let run = |args: &[&str]| aidlc(d, &store, args);
         set_in_spec(d, "builtin = \"logistic\"", "builtin = \"gbdt\"").ok();
 
@@ -220,7 +193,7 @@ async fn rainfall_models_beat_the_prior_and_only_a_passing_model_becomes_champio
         assert!(o.status.success(), "{}", text(&o));
 
         if let Some((base, schema)) = pg {
-            drop_schema(&base, &schema).await;
+            common::drop_schema(&base, &schema).await;
         }
     }
     Ok(())

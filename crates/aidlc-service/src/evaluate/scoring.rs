@@ -46,13 +46,7 @@ pub(crate) enum Scores {
 /// The text of a label value as class names are written: numbers as Rust prints them (`1`,
 /// `0.5`), text as it is. `None` for a missing value.
 pub(crate) fn label_texts(column: &Column) -> Vec<Option<String>> {
-    match column {
-        Column::Numeric(v) => v
-            .iter()
-            .map(|x| (!x.is_nan()).then(|| format!("{x}")))
-            .collect(),
-        Column::Categorical(v) => v.clone(),
-    }
+    crate::split::texts(column)
 }
 
 /// Turns a model's predictions into scores aligned with `truth`; the error says what does not

@@ -5,13 +5,14 @@
 use crate::app::App;
 use crate::cli::SplitArgs;
 use crate::output::{Table, print_json};
-use aidlc_core::spec::{LabelDelay, LabelValue, ProblemSpec};
+use aidlc_core::spec::{LabelDelay, ProblemSpec};
 use aidlc_data::leakage::{LeakageReport, Severity};
 use aidlc_data::split::{Fractions, SplitKind, SplitPlan};
 use aidlc_data::time::parse_instant_ms;
 use aidlc_service::split::{
     SplitColumns, SplitServiceError, load_dataset, load_file, record_split,
 };
+use aidlc_service::train::label_text;
 use aidlc_store::LocalArtifactStore;
 use anyhow::{Context, bail};
 use std::path::Path;
@@ -25,15 +26,6 @@ pub fn project_spec(app: &App) -> anyhow::Result<ProblemSpec> {
         Ok(text) => Ok(ProblemSpec::parse(&text, &path.display().to_string())?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProblemSpec::default()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
-fn label_text(value: &LabelValue) -> String {
-    match value {
-        LabelValue::Bool(b) => if *b { "1" } else { "0" }.to_string(),
-        LabelValue::Integer(i) => i.to_string(),
-        LabelValue::Float(x) => format!("{x}"),
-        LabelValue::Text(t) => t.clone(),
     }
 }
 
