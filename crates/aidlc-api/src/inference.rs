@@ -156,8 +156,14 @@ pub struct DeploymentList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictRequest {
     pub rows: Vec<Value>,
+    /// The request's id in the prediction log (rows of a batch get `<id>.<row>`); the
+    /// `x-request-id` header, or one the server makes, when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The entity the request is about: the sticky key of a canary assignment (the
+    /// `x-aidlc-entity-id` header when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
 }
 
 /// The answer of the native rows endpoint, naming the version and variant that answered.
@@ -216,4 +222,22 @@ impl<'de> Deserialize<'de> for ClassProbabilities {
         }
         d.deserialize_map(Pairs)
     }
+}
+
+/// `GET /api/v1/deployments/{endpoint}/rollout`: the deployment, the version production serves
+/// and its latest rollout (steps, traffic, analyses with their checks), as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutStatusView {
+    pub endpoint: String,
+    pub model: String,
+    pub alias: String,
+    pub production_version: Option<i64>,
+    pub rollout: Option<Value>,
+}
+
+/// `POST .../approve` and `POST .../rollback`: who decides is the server's actor; why is here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
 }

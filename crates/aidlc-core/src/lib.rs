@@ -7,5 +7,6 @@ pub mod audit;
 pub mod expr;
 pub mod ids;
 pub mod records;
+pub mod rollout;
 pub mod spec;
 pub mod templates;

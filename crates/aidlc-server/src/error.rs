@@ -4,8 +4,10 @@
 //! A client mistake is never a 5xx: the MLflow client retries 5xx answers for minutes, so only
 //! failures the client cannot cause (the database, the disk) map there.
 
+use aidlc_core::rollout::RolloutError;
 use aidlc_models::ModelError;
-use aidlc_store::{ArtifactError, StoreError};
+use aidlc_service::rollout::RolloutServiceError;
+use aidlc_store::{ArtifactError, PredictionLogError, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -40,6 +42,12 @@ pub enum ApiError {
     /// A deployment whose model cannot be served right now (its alias is not set).
     #[error("{0}")]
     NotReady(String),
+    /// The prediction log could not take an answer's records, so the answer is withheld.
+    #[error(transparent)]
+    PredictionLog(#[from] PredictionLogError),
+    /// Starting, judging, approving or rolling back a rollout.
+    #[error(transparent)]
+    Rollout(#[from] RolloutServiceError),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -91,20 +99,52 @@ impl ApiError {
                 | ModelError::Training(_)
                 | ModelError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
             },
-            ApiError::Store(e) => match e {
-                StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
-                // MLflow answers a duplicate name with 400, not 409; clients branch on the code.
-                StoreError::AlreadyExists { .. } => {
-                    (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS")
+            ApiError::Store(e) => ApiError::store_status(e),
+            ApiError::PredictionLog(e) => match e {
+                // The log's writer or the stream is down: the client may retry later.
+                PredictionLogError::Closed
+                | PredictionLogError::Io { .. }
+                | PredictionLogError::JetStream { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE")
                 }
-                StoreError::Invalid(_) | StoreError::Conflict(_) => {
-                    (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
-                }
-                StoreError::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
-                StoreError::InvalidUrl(_) | StoreError::Corrupt(_) | StoreError::Database(_) => {
+                PredictionLogError::Corrupt { .. }
+                | PredictionLogError::Arrow { .. }
+                | PredictionLogError::InvalidRecord { .. } => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
                 }
             },
+            ApiError::Rollout(e) => match e {
+                RolloutServiceError::Store(e) => ApiError::store_status(e),
+                RolloutServiceError::NotFound(_) => {
+                    (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST")
+                }
+                RolloutServiceError::Invalid(_)
+                | RolloutServiceError::State(RolloutError::NotAwaitingApproval { .. })
+                | RolloutServiceError::State(RolloutError::Finished { .. }) => {
+                    (StatusCode::BAD_REQUEST, "INVALID_STATE")
+                }
+                RolloutServiceError::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+                RolloutServiceError::Corrupt { .. } => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+                }
+            },
+        }
+    }
+
+    fn store_status(e: &StoreError) -> (StatusCode, &'static str) {
+        match e {
+            StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST"),
+            // MLflow answers a duplicate name with 400, not 409; clients branch on the code.
+            StoreError::AlreadyExists { .. } => {
+                (StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS")
+            }
+            StoreError::Invalid(_) | StoreError::Conflict(_) => {
+                (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
+            }
+            StoreError::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+            StoreError::InvalidUrl(_) | StoreError::Corrupt(_) | StoreError::Database(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+            }
         }
     }
 }

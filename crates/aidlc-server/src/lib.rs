@@ -20,7 +20,7 @@ pub mod inference;
 mod mlflow;
 mod native;
 
-use aidlc_store::{AliasPolicy, AuditContext, LocalArtifactStore, Store};
+use aidlc_store::{AliasPolicy, AnyPredictionLog, AuditContext, LocalArtifactStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::path::PathBuf;
@@ -37,6 +37,17 @@ pub const JSON_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Largest artifact upload through the proxy.
 pub const ARTIFACT_BODY_LIMIT: u64 = 4 * 1024 * 1024 * 1024;
 
+/// What a server process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything: the MLflow and native APIs, inference and the rollout controller.
+    All,
+    /// Inference only, for stateless replicas that read deployments from the shared store:
+    /// `/v2`, `/invocations`, the rows endpoint, `/ping`, `/health` and `/metrics`. No API that
+    /// writes the store and no controller (the `all` server runs it).
+    Inference,
+}
+
 /// What the server needs: the store, where proxied artifacts live, the alias policy, who the
 /// audit log names for changes made through the server, and the clock.
 pub struct ServerConfig {
@@ -51,6 +62,11 @@ pub struct ServerConfig {
     pub artifacts: PathBuf,
     /// The endpoint `POST /invocations` answers for; without it, the only deployment.
     pub default_endpoint: Option<String>,
+    /// Where every answered prediction is appended; `None` turns logging off.
+    pub prediction_log: Option<Arc<AnyPredictionLog>>,
+    /// Shadow requests that may wait to be scored before copies are dropped.
+    pub shadow_queue: usize,
+    pub role: Role,
 }
 
 /// Shared, cheaply cloned state of every handler: the configuration and the served models.
@@ -62,16 +78,36 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: ServerConfig) -> Self {
-        let serving = inference::Serving::new(
+        let serving = Arc::new(inference::Serving::new(
             config.store.clone(),
             LocalArtifactStore::new(&config.artifacts),
             Arc::clone(&config.clock),
             config.default_endpoint.clone(),
-        );
+            config.prediction_log.clone(),
+            config.shadow_queue,
+        ));
+        // The shadow worker needs a runtime; state built outside one (some tests) has none and
+        // drops shadow copies, counted, like a full queue.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            inference::start_shadow_worker(&serving);
+        }
         Self {
             config: Arc::new(config),
-            serving: Arc::new(serving),
+            serving,
         }
+    }
+
+    /// Starts the background work of the server's role: the rollout controller for `all`.
+    pub fn start_background(&self) -> Option<tokio::task::JoinHandle<()>> {
+        (self.config.role == Role::All).then(|| inference::start_controller(self.clone()))
+    }
+
+    /// Makes every acknowledged prediction durable (an fsync of the local log), for shutdown.
+    pub async fn flush_prediction_log(&self) -> ApiResult<()> {
+        if let Some(log) = &self.config.prediction_log {
+            log.flush().await?;
+        }
+        Ok(())
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -109,13 +145,21 @@ impl AppState {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    let mlflow = mlflow::routes();
-    Router::new()
-        .nest("/api/2.0/mlflow", mlflow.clone())
-        .nest("/ajax-api/2.0/mlflow", mlflow)
-        .merge(mlflow::extra_routes())
-        .merge(native::routes())
-        .merge(inference::routes())
+    let router = match state.config.role {
+        Role::All => {
+            let mlflow = mlflow::routes();
+            Router::new()
+                .nest("/api/2.0/mlflow", mlflow.clone())
+                .nest("/ajax-api/2.0/mlflow", mlflow)
+                .merge(mlflow::extra_routes())
+                .merge(native::routes())
+                .merge(inference::routes(true))
+        }
+        Role::Inference => Router::new()
+            .merge(native::health_routes())
+            .merge(inference::routes(false)),
+    };
+    router
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::NoEndpoint(format!("no endpoint at {}", uri.path()))
         })

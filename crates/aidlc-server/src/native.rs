@@ -10,9 +10,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
 
+/// `/health` alone, for inference-only replicas.
+pub fn health_routes() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
+    health_routes()
         .route("/api/v1/models", get(list_models))
         .route("/api/v1/models/{name}", get(show_model))
         .route(

@@ -31,6 +31,9 @@ async fn server() -> Server {
         clock: Arc::new(|| 1_750_000_000_000),
         artifacts: dir.path().join("artifacts"),
         default_endpoint: None,
+        prediction_log: None,
+        shadow_queue: 64,
+        role: aidlc_server::Role::All,
     };
     Server {
         router: app(AppState::new(config)),

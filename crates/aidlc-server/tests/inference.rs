@@ -9,8 +9,8 @@ use aidlc_models::train::{LinearParams, Target, TrainSet, TrainerSpec, train};
 use aidlc_models::{BuiltinModel, Frame, Inputs, Model, Predictions};
 use aidlc_server::{AppState, ServerConfig, app};
 use aidlc_store::{
-    AliasPolicy, ArtifactStore, AuditContext, LocalArtifactStore, ModelStore, NewRegistryVersion,
-    RegistryStore, Store,
+    AliasPolicy, AnyPredictionLog, ArtifactStore, AuditContext, LocalArtifactStore, LocalLogConfig,
+    LocalPredictionLog, ModelStore, NewRegistryVersion, RegistryStore, Store,
 };
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -70,6 +70,11 @@ async fn server_with(default_endpoint: Option<&str>) -> Server {
         clock: Arc::new(|| 1_750_000_000_000),
         artifacts: dir.path().join("artifacts"),
         default_endpoint: default_endpoint.map(str::to_string),
+        prediction_log: Some(Arc::new(AnyPredictionLog::Local(
+            LocalPredictionLog::open(LocalLogConfig::new(dir.path().join("predictions"))).unwrap(),
+        ))),
+        shadow_queue: 64,
+        role: aidlc_server::Role::All,
     };
     let state = AppState::new(config);
     Server {
@@ -510,7 +515,12 @@ async fn an_alias_move_swaps_the_model_and_in_flight_requests_keep_the_old_one()
     assert_eq!(a.json()["predictions"][0]["label"], "no");
 
     // A request that resolved its target before the swap holds version 1.
-    let in_flight = s.state.serving().target("churn", None).await.unwrap();
+    let in_flight = s
+        .state
+        .serving()
+        .target("churn", None, None, None)
+        .await
+        .unwrap();
     let v2 = s
         .register("churn-model", classifier(true, ["no", "yes"]).to_bytes())
         .await;
@@ -536,7 +546,9 @@ async fn an_alias_move_swaps_the_model_and_in_flight_requests_keep_the_old_one()
     assert_eq!(a.json()["predictions"][0]["label"], "yes");
     assert_eq!(in_flight.served.version, v1);
     let frame = rows_frame(&[1.0], &["red"]);
-    let Predictions::Classes { labels, .. } = in_flight.served.predict(frame).await.unwrap() else {
+    let Predictions::Classes { labels, .. } =
+        in_flight.served.predict(Arc::new(frame)).await.unwrap()
+    else {
         panic!("a classifier")
     };
     assert_eq!(labels, [0], "the old model still answers its request");

@@ -617,6 +617,68 @@ macro_rules! impl_backend {
                 finish(tx, result).await
             }
 
+            async fn record_rollout(
+                &self,
+                ctx: &AuditContext,
+                endpoint: &str,
+                state: serde_json::Value,
+                alias_move: Option<(String, String, i64)>,
+                entries: Vec<NewAuditEntry>,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let result: Result<_> = async {
+                    let updated = sqlx::query(
+                        "UPDATE deployments SET state_json = $1, updated_by = $2, updated_at_ms = $3 WHERE endpoint = $4",
+                    )
+                    .bind(json_text(&state))
+                    .bind(ctx.actor.clone())
+                    .bind(ctx.at_ms)
+                    .bind(endpoint.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { kind: "deployment", id: endpoint.to_string() });
+                    }
+                    let mut audit = entries;
+                    if let Some((model, alias, version)) = alias_move {
+                        let row = sqlx::query("SELECT id FROM model_versions WHERE model = $1 AND version = $2")
+                            .bind(model.clone())
+                            .bind(version)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or_else(|| StoreError::NotFound { kind: "model version", id: format!("{model}/{version}") })?;
+                        let id: String = row.try_get("id")?;
+                        let previous: Option<i64> = sqlx::query("SELECT version FROM model_aliases WHERE model = $1 AND alias = $2")
+                            .bind(model.clone())
+                            .bind(alias.clone())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|r| r.try_get("version"))
+                            .transpose()?;
+                        sqlx::query(
+                            "INSERT INTO model_aliases (model, alias, version) VALUES ($1, $2, $3) \
+                             ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version",
+                        )
+                        .bind(model.clone())
+                        .bind(alias.clone())
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await?;
+                        audit.push(NewAuditEntry::new(
+                            ctx,
+                            "alias.set",
+                            "model_version",
+                            &id,
+                            serde_json::json!({ "model": model, "alias": alias, "version": version, "previous_version": previous, "by": "rollout" }),
+                        ));
+                    }
+                    append_in_tx(&mut tx, audit).await?;
+                    Ok(())
+                }
+                .await;
+                finish(tx, result).await
+            }
+
             async fn get_deployment(&self, endpoint: &str) -> Result<Option<Deployment>> {
                 let row = sqlx::query("SELECT * FROM deployments WHERE endpoint = $1")
                     .bind(endpoint.to_string())

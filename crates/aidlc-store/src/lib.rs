@@ -171,6 +171,17 @@ pub trait DeploymentStore {
         endpoint: &str,
     ) -> impl Future<Output = Result<Option<Deployment>>> + Send;
     fn list_deployments(&self) -> impl Future<Output = Result<Vec<Deployment>>> + Send;
+    /// Replaces a deployment's rollout state and appends the entries that explain the change,
+    /// in one transaction; `alias_move` (model, alias, version) also points the alias, so a
+    /// promotion is never half-done.
+    fn record_rollout(
+        &self,
+        ctx: &AuditContext,
+        endpoint: &str,
+        state: serde_json::Value,
+        alias_move: Option<(String, String, i64)>,
+        entries: Vec<NewAuditEntry>,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The append-only, hash-chained audit log.
@@ -344,6 +355,16 @@ impl DeploymentStore for Store {
     }
     async fn list_deployments(&self) -> Result<Vec<Deployment>> {
         dispatch!(self, s => s.list_deployments())
+    }
+    async fn record_rollout(
+        &self,
+        ctx: &AuditContext,
+        endpoint: &str,
+        state: serde_json::Value,
+        alias_move: Option<(String, String, i64)>,
+        entries: Vec<NewAuditEntry>,
+    ) -> Result<()> {
+        dispatch!(self, s => s.record_rollout(ctx, endpoint, state, alias_move, entries))
     }
 }
 

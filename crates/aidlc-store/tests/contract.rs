@@ -264,6 +264,66 @@ async fn deployments_upsert() -> Result<()> {
         s.upsert_deployments(&ctx("ana"), vec![d2.clone()]).await?;
         assert_eq!(s.get_deployment("rain").await?, Some(d2));
         assert_eq!(s.list_deployments().await?.len(), 1);
+
+        // A promotion: the state, the alias and the entries land together.
+        s.create_model_versions(
+            &ctx("ana"),
+            vec![NewModelVersion {
+                model: "rain".into(),
+                artifact: ContentHash::of(b"promoted"),
+                run: None,
+                dataset_version: None,
+                split: None,
+                git_commit: None,
+                git_dirty: None,
+            }],
+        )
+        .await?;
+        let entry = NewAuditEntry::new(
+            &ctx("controller"),
+            "rollout.promote",
+            "deployment",
+            "rain",
+            serde_json::json!({"evidence": [1, 2]}),
+        );
+        s.record_rollout(
+            &ctx("controller"),
+            "rain",
+            serde_json::json!({"rollout": {"status": "promoted"}}),
+            Some(("rain".into(), "champion".into(), 1)),
+            vec![entry],
+        )
+        .await?;
+        let now = s.get_deployment("rain").await?.expect("deployment");
+        assert_eq!(now.state["rollout"]["status"], "promoted");
+        assert_eq!(now.updated_by, "controller");
+        assert_eq!(s.get_alias("rain", "champion").await?, Some(1));
+        let actions: Vec<String> = s
+            .list_audit(&AuditFilter::default())
+            .await?
+            .into_iter()
+            .map(|e| e.entry.action)
+            .collect();
+        assert!(actions.ends_with(&["rollout.promote".to_string(), "alias.set".to_string()]));
+        // A missing version aborts the whole change.
+        let err = s
+            .record_rollout(
+                &ctx("controller"),
+                "rain",
+                serde_json::json!({"rollout": "half"}),
+                Some(("rain".into(), "champion".into(), 9)),
+                vec![],
+            )
+            .await;
+        assert!(matches!(err, Err(StoreError::NotFound { .. })), "{err:?}");
+        assert_eq!(
+            s.get_deployment("rain").await?.expect("deployment").state["rollout"]["status"],
+            "promoted"
+        );
+        let err = s
+            .record_rollout(&ctx("x"), "nowhere", serde_json::json!({}), None, vec![])
+            .await;
+        assert!(matches!(err, Err(StoreError::NotFound { .. })), "{err:?}");
     }
     Ok(())
 }

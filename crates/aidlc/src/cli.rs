@@ -355,6 +355,21 @@ pub struct ServerArgs {
     /// The endpoint `/invocations` serves [default: the only deployed endpoint].
     #[arg(long, env = "AIDLC_DEFAULT_ENDPOINT", value_name = "ENDPOINT")]
     pub default_endpoint: Option<String>,
+    /// What this process does: `all` (APIs, inference, rollout controller) or `inference`
+    /// (a stateless replica that serves the deployments of the shared store).
+    #[arg(long, env = "AIDLC_ROLE", default_value = "all", value_parser = ["all", "inference"])]
+    pub role: String,
+    /// Where every prediction is logged: a folder (default: `predictions` beside the artifact
+    /// folder), `nats://HOST:PORT` for a NATS JetStream stream shared by replicas, or `off`.
+    #[arg(
+        long,
+        env = "AIDLC_PREDICTION_LOG",
+        value_name = "DIR|nats://HOST:PORT|off"
+    )]
+    pub prediction_log: Option<String>,
+    /// Shadow copies that may wait to be scored; past it copies are dropped and counted.
+    #[arg(long, env = "AIDLC_SHADOW_QUEUE", default_value_t = aidlc_server::inference::DEFAULT_SHADOW_QUEUE)]
+    pub shadow_queue: usize,
 }
 
 #[derive(Debug, Subcommand)]

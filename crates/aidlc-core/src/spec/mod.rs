@@ -106,6 +106,13 @@ mod train;
 pub use train::{BuiltinTrainer, ClassWeight, GbdtSection, LogisticSection, TrainSection};
 // After the macro, which it uses.
 mod evaluate;
+// After the macro, which it uses.
+mod deploy;
+pub use deploy::{
+    Approval, DEFAULT_FAILURES_TO_ROLLBACK, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_DISAGREEMENT,
+    DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_METRIC_DROP, DEFAULT_MAX_PREDICTION_DRIFT,
+    DEFAULT_MIN_LABELS, DEFAULT_MIN_REQUESTS, DEFAULT_STEPS, DeploySection, RolloutStep,
+};
 
 pub use evaluate::{
     DEFAULT_BOOTSTRAP, DEFAULT_MIN_SLICE_ROWS, DEFAULT_SLICE_BINS, EvaluateSection, Gate, GateOp,
@@ -344,6 +351,8 @@ pub struct ProblemSpec {
     pub train: TrainSection,
     /// `[evaluate]`: slices, bootstrap, robustness and the gates a model must pass.
     pub evaluate: EvaluateSection,
+    /// `[deploy]`: the rollout policy of new versions.
+    pub deploy: DeploySection,
     /// `[runtime]`: where the model runtimes are; the command line's configuration ranks it
     /// above defaults and below the environment and flags.
     pub runtime: RuntimeSection,
@@ -698,6 +707,7 @@ impl ReadSection for ProblemSpec {
             split: r.section(s, "split"),
             train: r.section(s, "train"),
             evaluate: r.section(s, "evaluate"),
+            deploy: r.section(s, "deploy"),
             runtime: r.section(s, "runtime"),
         }
     }

@@ -86,6 +86,9 @@ pub(crate) fn validate(
         findings.error(key, DiagnosticCode::BadValue, message);
     }
     super::evaluate::validate(spec, &mut findings);
+    for (key, message) in super::deploy::problems(&spec.deploy) {
+        findings.error(key, DiagnosticCode::BadValue, message);
+    }
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);
     }

@@ -8,11 +8,14 @@
 //! picked up by a background recheck at most [`RECHECK_MS`] after it happened.
 
 use super::metrics::{EndpointSeries, Metrics};
+use super::traffic::{BoundRollout, ShadowQueue, StepCounts};
 use crate::Clock;
 use crate::error::{ApiError, ApiResult};
+use aidlc_core::rollout::Rollout;
 use aidlc_models::{Model, ModelFormat, Predictions};
 use aidlc_store::{
-    ArtifactStore, DeploymentStore, LocalArtifactStore, RegistryStore, RegistryVersion, Store,
+    AnyPredictionLog, ArtifactStore, DeploymentStore, LocalArtifactStore, RegistryStore,
+    RegistryVersion, Store,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -28,8 +31,12 @@ pub const BLOCKING_ROWS: usize = 128;
 /// Versions loaded but bound to no endpoint (pinned by `versions/{v}` requests) kept in memory.
 const SPARE_VERSIONS: usize = 8;
 
-/// The variant of the deployment's alias; the rollout controller adds shadow and canary later.
+/// The variant of the deployment's alias.
 pub const PRODUCTION: &str = "production";
+/// The rollout's candidate answering a share of the traffic.
+pub const CANARY: &str = "canary";
+/// The rollout's candidate scoring a copy of the traffic (never seen by clients).
+pub const SHADOW: &str = "shadow";
 /// A request that named its version (`/versions/{v}`) other than the one in production.
 pub const PINNED: &str = "pinned";
 
@@ -77,7 +84,10 @@ impl ServedVersion {
 
     /// Scores `frame` (already checked against the signature), on the blocking pool for long
     /// batches.
-    pub async fn predict(self: &Arc<Self>, frame: aidlc_models::Frame) -> ApiResult<Predictions> {
+    pub async fn predict(
+        self: &Arc<Self>,
+        frame: Arc<aidlc_models::Frame>,
+    ) -> ApiResult<Predictions> {
         if frame.n_rows < BLOCKING_ROWS {
             return Ok(self.scorer.predict(&frame)?);
         }
@@ -99,6 +109,8 @@ impl ServedVersion {
 struct Route {
     model: String,
     alias: String,
+    /// The deployment's active rollout, if any.
+    rollout: Option<Rollout>,
 }
 
 /// A deployment's endpoint and the version serving it now.
@@ -107,6 +119,10 @@ pub struct LiveEndpoint {
     route: RwLock<Route>,
     /// `None` while the alias names no version: the endpoint exists but is not ready.
     current: RwLock<Option<Arc<ServedVersion>>>,
+    /// The candidate of an active rollout and its share of the traffic.
+    rollout: RwLock<Option<Arc<BoundRollout>>>,
+    /// Requests and errors per variant since the rollout step was last judged.
+    pub counts: StepCounts,
     checked_at_ms: AtomicI64,
     rechecking: AtomicBool,
     /// Serialises rebinds, so a recheck that read the old alias cannot overwrite the version an
@@ -125,6 +141,14 @@ impl LiveEndpoint {
             .clone()
     }
 
+    /// The active rollout's candidate and traffic, if any.
+    pub fn rollout(&self) -> Option<Arc<BoundRollout>> {
+        self.rollout
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn model_name(&self) -> String {
         self.route
             .read()
@@ -134,11 +158,16 @@ impl LiveEndpoint {
     }
 }
 
-/// A request's target: the endpoint, the version that answers and its variant.
+/// A request's target: the endpoint, the version that answers by default (production, or the
+/// pinned one) and its variant; [`Target::score`] may hand the request to a canary instead.
 pub struct Target {
     pub endpoint: Arc<LiveEndpoint>,
     pub served: Arc<ServedVersion>,
     pub variant: &'static str,
+    pub serving: Arc<Serving>,
+    /// The request's id (from `x-request-id`, or made up) and its sticky key for the canary.
+    pub request_id: String,
+    pub entity: Option<String>,
 }
 
 /// Loaded versions by (model, version), each with the sequence number of its load.
@@ -159,6 +188,12 @@ pub struct Serving {
     /// The deployments' endpoint names and when they were read, for `/invocations`.
     known: Mutex<Option<(i64, Vec<String>)>>,
     pub metrics: Metrics,
+    /// Where every answered prediction is appended; `None` when logging is off.
+    pub log: Option<Arc<AnyPredictionLog>>,
+    pub shadow: ShadowQueue,
+    /// Makes request ids unique across restarts: the start time, then a counter.
+    boot_ms: i64,
+    next_request: AtomicU64,
 }
 
 impl Serving {
@@ -167,7 +202,10 @@ impl Serving {
         artifacts: LocalArtifactStore,
         clock: Clock,
         default_endpoint: Option<String>,
+        log: Option<Arc<AnyPredictionLog>>,
+        shadow_capacity: usize,
     ) -> Self {
+        let boot_ms = clock();
         Serving {
             store,
             artifacts,
@@ -179,7 +217,21 @@ impl Serving {
             loading: tokio::sync::Mutex::new(()),
             known: Mutex::new(None),
             metrics: Metrics::default(),
+            log,
+            shadow: ShadowQueue::new(shadow_capacity),
+            boot_ms,
+            next_request: AtomicU64::new(0),
         }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// A request id for a request that brought none: unique per server start.
+    pub(crate) fn new_request_id(&self) -> String {
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}-{n:x}", self.boot_ms)
     }
 
     /// The bound endpoints, in name order.
@@ -220,10 +272,13 @@ impl Serving {
         let live = Arc::new(LiveEndpoint {
             name: endpoint.to_string(),
             route: RwLock::new(Route {
+                rollout: active_rollout(&deployment),
                 model: deployment.model,
                 alias: deployment.alias,
             }),
             current: RwLock::new(None),
+            rollout: RwLock::new(None),
+            counts: StepCounts::default(),
             checked_at_ms: AtomicI64::new(0),
             rechecking: AtomicBool::new(false),
             rebinding: tokio::sync::Mutex::new(()),
@@ -243,7 +298,10 @@ impl Serving {
         self: &Arc<Self>,
         endpoint: &str,
         version: Option<i64>,
+        request_id: Option<String>,
+        entity: Option<String>,
     ) -> ApiResult<Target> {
+        let request_id = request_id.unwrap_or_else(|| self.new_request_id());
         let live = self.endpoint(endpoint).await?;
         let current = live.current();
         let (served, variant) = match (version, current) {
@@ -263,6 +321,9 @@ impl Serving {
                         endpoint: live,
                         served: loaded,
                         variant: PINNED,
+                        serving: Arc::clone(self),
+                        request_id,
+                        entity,
                     });
                 }
                 let record = self
@@ -281,6 +342,9 @@ impl Serving {
             endpoint: live,
             served,
             variant,
+            serving: Arc::clone(self),
+            request_id,
+            entity,
         })
     }
 
@@ -317,6 +381,7 @@ impl Serving {
     async fn reload_route(&self, live: &LiveEndpoint) -> ApiResult<()> {
         if let Some(d) = self.store.get_deployment(&live.name).await? {
             let route = Route {
+                rollout: active_rollout(&d),
                 model: d.model,
                 alias: d.alias,
             };
@@ -332,11 +397,15 @@ impl Serving {
         let route = live.route.read().unwrap_or_else(|e| e.into_inner()).clone();
         let resolved = self.store.resolve_alias(&route.model, &route.alias).await?;
         let next = match resolved {
-            None => None,
+            None => {
+                self.bind_rollout(live, &route, None).await;
+                None
+            }
             Some(record) => {
                 let same = live
                     .current()
                     .is_some_and(|c| c.model == record.model && c.version == record.version);
+                self.bind_rollout(live, &route, Some(record.version)).await;
                 if same {
                     live.checked_at_ms.store((self.clock)(), Ordering::Relaxed);
                     return Ok(());
@@ -363,6 +432,76 @@ impl Serving {
         live.checked_at_ms.store((self.clock)(), Ordering::Relaxed);
         self.prune();
         Ok(())
+    }
+
+    /// Binds (or unbinds) the candidate of the route's active rollout. A candidate that fails to
+    /// load is logged and left unbound: production keeps every request meanwhile.
+    async fn bind_rollout(&self, live: &LiveEndpoint, route: &Route, production: Option<i64>) {
+        let wanted = route
+            .rollout
+            .as_ref()
+            .filter(|r| production.is_some() && Some(r.candidate) != production);
+        let Some(r) = wanted else {
+            if live
+                .rollout
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .is_some()
+            {
+                tracing::info!(endpoint = live.name, "rollout traffic ended");
+            }
+            return;
+        };
+        let traffic = r.traffic();
+        let existing = live.rollout();
+        if let Some(b) = &existing
+            && b.id == r.id
+            && b.candidate.version == r.candidate
+            && b.shadow == traffic.shadow
+            && b.canary_percent == traffic.canary_percent
+        {
+            return;
+        }
+        let record = match self.store.get_registry_version(&r.model, r.candidate).await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                tracing::warn!(
+                    endpoint = live.name,
+                    version = r.candidate,
+                    "the rollout's candidate is not in the registry"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(endpoint = live.name, error = %e, "reading the rollout's candidate failed");
+                return;
+            }
+        };
+        match self.load(&record).await {
+            Ok(candidate) => {
+                tracing::info!(
+                    endpoint = live.name,
+                    candidate = r.candidate,
+                    shadow = traffic.shadow,
+                    canary_percent = traffic.canary_percent,
+                    "rollout traffic bound"
+                );
+                if existing.as_ref().is_none_or(|b| b.id != r.id) {
+                    live.counts.take();
+                }
+                *live.rollout.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Arc::new(BoundRollout {
+                        id: r.id.clone(),
+                        candidate,
+                        shadow: traffic.shadow,
+                        canary_percent: traffic.canary_percent,
+                    }));
+            }
+            Err(e) => {
+                tracing::warn!(endpoint = live.name, version = r.candidate, error = %e, "loading the rollout's candidate failed");
+            }
+        }
     }
 
     /// A version already in memory, found without the store.
@@ -414,7 +553,13 @@ impl Serving {
         let bound: Vec<(String, i64)> = self
             .live_endpoints()
             .iter()
-            .filter_map(|l| l.current().map(|c| (c.model.clone(), c.version)))
+            .flat_map(|l| {
+                let current = l.current().map(|c| (c.model.clone(), c.version));
+                let candidate = l
+                    .rollout()
+                    .map(|b| (b.candidate.model.clone(), b.candidate.version));
+                current.into_iter().chain(candidate)
+            })
             .collect();
         let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
         let mut spare: Vec<(u64, (String, i64))> = versions
@@ -504,6 +649,17 @@ impl Serving {
                 many.len(),
                 many.join(", ")
             ))),
+        }
+    }
+}
+
+/// The deployment's rollout while it still sends traffic to its candidate.
+fn active_rollout(d: &aidlc_core::records::Deployment) -> Option<Rollout> {
+    match aidlc_service::rollout::rollout_of(d) {
+        Ok(r) => r.filter(Rollout::is_active),
+        Err(e) => {
+            tracing::warn!(endpoint = d.endpoint, error = %e, "ignoring an unreadable rollout state");
+            None
         }
     }
 }

@@ -223,3 +223,72 @@ pub fn render(metrics: &Metrics, endpoints: &[EndpointView<'_>]) -> String {
     }
     out
 }
+
+/// The shadow queue's and the prediction log's counters.
+pub struct TrafficView {
+    pub shadow_scored: u64,
+    pub shadow_dropped: u64,
+    pub shadow_errors: u64,
+    pub shadow_queue_depth: u64,
+    pub log: Option<aidlc_store::PredictionLogStats>,
+}
+
+/// Appends the shadow and prediction-log series to the exposition.
+pub fn render_traffic(out: &mut String, t: &TrafficView) {
+    let mut one = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    one(
+        "aidlc_shadow_requests_scored_total",
+        "counter",
+        "Shadow copies the candidate scored.",
+        t.shadow_scored,
+    );
+    one(
+        "aidlc_shadow_requests_dropped_total",
+        "counter",
+        "Shadow copies dropped because the shadow queue was full (the production answer never waits).",
+        t.shadow_dropped,
+    );
+    one(
+        "aidlc_shadow_errors_total",
+        "counter",
+        "Shadow copies the candidate failed to score.",
+        t.shadow_errors,
+    );
+    one(
+        "aidlc_shadow_queue_depth",
+        "gauge",
+        "Shadow copies waiting to be scored.",
+        t.shadow_queue_depth,
+    );
+    if let Some(log) = &t.log {
+        one(
+            "aidlc_prediction_log_records_total",
+            "counter",
+            "Prediction records the log acknowledged since the server started.",
+            log.records_appended,
+        );
+        one(
+            "aidlc_prediction_log_pending_records",
+            "gauge",
+            "Records handed to the log and not yet acknowledged (the log's lag).",
+            log.pending_records,
+        );
+        one(
+            "aidlc_prediction_log_unsynced_bytes",
+            "gauge",
+            "Acknowledged bytes written but not yet fsynced (local log).",
+            log.unsynced_bytes,
+        );
+        one(
+            "aidlc_prediction_log_unconverted_segments",
+            "gauge",
+            "Sealed segments waiting for conversion to columnar files (local log).",
+            log.segments_unconverted,
+        );
+    }
+}

@@ -11,17 +11,25 @@
 //! URL is the endpoint's name; `versions/{v}` pins a registry version of the endpoint's model.
 
 mod cache;
+mod controller;
 mod input;
 mod metrics;
+mod rollouts;
 mod rows;
 mod scoring;
+mod traffic;
 mod v2;
 
 pub use cache::{
-    BLOCKING_ROWS, LabelKind, LiveEndpoint, PINNED, PRODUCTION, RECHECK_MS, ServedVersion, Serving,
-    Target,
+    BLOCKING_ROWS, CANARY, LabelKind, LiveEndpoint, PINNED, PRODUCTION, RECHECK_MS, SHADOW,
+    ServedVersion, Serving, Target,
 };
+pub use controller::{CONTROLLER_ACTOR, start_controller, tick as controller_tick};
 pub use metrics::Protocol;
+pub use traffic::{
+    BoundRollout, DEFAULT_SHADOW_QUEUE, ENTITY_HEADER, REQUEST_ID_HEADER, RequestMeta, Scored,
+    canary_position, start_shadow_worker,
+};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -39,15 +47,29 @@ pub const INFERENCE_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The header naming the registry version that answered.
 pub const VERSION_HEADER: &str = "x-aidlc-model-version";
-/// The header naming the variant that answered (`production`, or `pinned`).
+/// The header naming the variant that answered (`production`, `canary` or `pinned`).
 pub const VARIANT_HEADER: &str = "x-aidlc-variant";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// Stamps an answer with the version and variant that produced it.
+pub(crate) fn stamp(response: &mut Response, scored: &Scored) {
+    let headers = response.headers_mut();
+    headers.insert(VERSION_HEADER, HeaderValue::from(scored.served.version));
+    headers.insert(VARIANT_HEADER, HeaderValue::from_static(scored.variant));
+}
+
+/// Inference and reading deployments; with `writable`, also the deployment and rollout
+/// routes that change the store (not on inference-only replicas).
+pub fn routes(writable: bool) -> Router<AppState> {
+    let router = Router::new()
         .merge(v2::routes())
         .merge(scoring::routes())
-        .merge(rows::routes())
-        .route("/metrics", get(metrics_text))
+        .merge(rows::routes(writable))
+        .route("/metrics", get(metrics_text));
+    if writable {
+        router.merge(rollouts::routes())
+    } else {
+        router
+    }
 }
 
 /// Reads a whole request body, refusing one over [`INFERENCE_BODY_LIMIT`] with a 400.
@@ -94,6 +116,7 @@ async fn answer<F, Fut>(
     protocol: Protocol,
     endpoint: ApiResult<String>,
     version: Option<i64>,
+    meta: RequestMeta,
     work: F,
 ) -> Response
 where
@@ -103,7 +126,11 @@ where
     let started = Instant::now();
     let serving = s.serving();
     let target = match endpoint {
-        Ok(name) => serving.target(&name, version).await,
+        Ok(name) => {
+            serving
+                .target(&name, version, meta.request_id, meta.entity)
+                .await
+        }
         Err(e) => Err(e),
     };
     let target = match target {
@@ -113,16 +140,36 @@ where
             return error_response(protocol, e);
         }
     };
-    let served_version = target.served.version;
-    let variant = target.variant;
+    let mut served_version = target.served.version;
+    let mut variant = target.variant;
+    let request_id = HeaderValue::from_str(&target.request_id).ok();
     let endpoint = std::sync::Arc::clone(&target.endpoint);
     let mut response = match work(target).await {
         Ok(r) => r,
         Err(e) => error_response(protocol, e),
     };
     let headers = response.headers_mut();
-    headers.insert(VERSION_HEADER, HeaderValue::from(served_version));
-    headers.insert(VARIANT_HEADER, HeaderValue::from_static(variant));
+    // A canary's answer carries its own version and variant (see `stamp`).
+    match (
+        headers
+            .get(VERSION_HEADER)
+            .and_then(|v| v.to_str().ok()?.parse().ok()),
+        headers
+            .get(VARIANT_HEADER)
+            .and_then(|v| traffic::variant_name(v.to_str().ok()?)),
+    ) {
+        (Some(v), Some(name)) => {
+            served_version = v;
+            variant = name;
+        }
+        _ => {
+            headers.insert(VERSION_HEADER, HeaderValue::from(served_version));
+            headers.insert(VARIANT_HEADER, HeaderValue::from_static(variant));
+        }
+    }
+    if let Some(id) = request_id {
+        headers.insert(REQUEST_ID_HEADER, id);
+    }
     endpoint.series.record(
         served_version,
         variant,
@@ -145,7 +192,7 @@ async fn describe<F>(
 where
     F: FnOnce(&Target) -> Response,
 {
-    match s.serving().target(&endpoint, version).await {
+    match s.serving().target(&endpoint, version, None, None).await {
         Ok(target) => {
             let mut response = work(&target);
             let headers = response.headers_mut();
@@ -170,7 +217,29 @@ async fn metrics_text(axum::extract::State(s): axum::extract::State<AppState>) -
             series: &l.series,
         })
         .collect();
-    let text = metrics::render(&serving.metrics, &views);
+    let mut text = metrics::render(&serving.metrics, &views);
+    metrics::render_traffic(
+        &mut text,
+        &metrics::TrafficView {
+            shadow_scored: serving
+                .shadow
+                .scored
+                .load(std::sync::atomic::Ordering::Relaxed),
+            shadow_dropped: serving
+                .shadow
+                .drops
+                .load(std::sync::atomic::Ordering::Relaxed),
+            shadow_errors: serving
+                .shadow
+                .errors
+                .load(std::sync::atomic::Ordering::Relaxed),
+            shadow_queue_depth: serving.shadow.depth() as u64,
+            log: serving
+                .log
+                .as_ref()
+                .map(|l| aidlc_store::PredictionLog::stats(l.as_ref())),
+        },
+    );
     (
         StatusCode::OK,
         [(

@@ -2,7 +2,7 @@
 //! (`POST /api/v1/endpoints/{name}/predict`), which answers with the version and variant that
 //! scored the rows.
 
-use super::{Protocol, Target, answer, input, read_body};
+use super::{Protocol, RequestMeta, Target, answer, input, read_body, stamp};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use aidlc_api::inference as wire;
@@ -16,13 +16,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-pub fn routes() -> Router<AppState> {
+/// The rows endpoint and reading deployments; with `writable`, also creating and re-pointing
+/// them (not on inference-only replicas).
+pub fn routes(writable: bool) -> Router<AppState> {
+    let deployment = if writable {
+        get(show_deployment).put(put_deployment)
+    } else {
+        get(show_deployment)
+    };
     Router::new()
         .route("/api/v1/deployments", get(list_deployments))
-        .route(
-            "/api/v1/deployments/{endpoint}",
-            get(show_deployment).put(put_deployment),
-        )
+        .route("/api/v1/deployments/{endpoint}", deployment)
         .route("/api/v1/endpoints/{name}/predict", post(predict))
 }
 
@@ -152,14 +156,26 @@ pub fn row_predictions(predictions: Predictions) -> Vec<wire::RowPrediction> {
     }
 }
 
-async fn predict(State(s): State<AppState>, Path(name): Path<String>, body: Body) -> Response {
+async fn predict(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    meta: RequestMeta,
+    body: Body,
+) -> Response {
     answer(
         &s,
         Protocol::Native,
         Ok(name),
         None,
-        |target: Target| async move {
+        meta,
+        |mut target: Target| async move {
             let req: wire::PredictRequest = crate::mlflow::body(&read_body(body).await?)?;
+            if let Some(id) = req.request_id.clone().filter(|id| !id.is_empty()) {
+                target.request_id = id;
+            }
+            if let Some(entity) = req.entity.clone() {
+                target.entity = Some(entity);
+            }
             let signature = target.served.scorer.signature();
             let frame = if req.rows.is_empty() {
                 return Err(ApiError::invalid("`rows` is empty: send at least one row"));
@@ -168,15 +184,17 @@ async fn predict(State(s): State<AppState>, Path(name): Path<String>, body: Body
             } else {
                 input::from_object_rows(signature, &req.rows)?
             };
-            let predictions = target.served.predict(frame).await?;
-            Ok(Json(wire::PredictResponse {
-                model: target.served.model.clone(),
-                version: target.served.version,
-                variant: target.variant.to_string(),
-                request_id: req.request_id,
-                predictions: row_predictions(predictions),
+            let scored = target.score(frame).await?;
+            let mut response = Json(wire::PredictResponse {
+                model: scored.served.model.clone(),
+                version: scored.served.version,
+                variant: scored.variant.to_string(),
+                request_id: Some(target.request_id.clone()),
+                predictions: row_predictions(scored.predictions.clone()),
             })
-            .into_response())
+            .into_response();
+            stamp(&mut response, &scored);
+            Ok(response)
         },
     )
     .await

@@ -5,7 +5,9 @@
 //! regressor's values. `GET /ping` says whether every deployment can answer; `GET /version` is
 //! the server's version as a bare string.
 
-use super::{LabelKind, Protocol, ServedVersion, Target, answer, input, read_body};
+use super::{
+    LabelKind, Protocol, RequestMeta, ServedVersion, Target, answer, input, read_body, stamp,
+};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use aidlc_models::{Frame, Predictions};
@@ -171,19 +173,29 @@ async fn score(target: Target, kind: Payload, body: Body) -> ApiResult<Response>
     if frame.n_rows == 0 {
         return Err(ApiError::invalid("no rows to score"));
     }
-    let predictions = served.predict(frame).await?;
-    Ok(Json(json!({ "predictions": predictions_json(served, predictions) })).into_response())
+    let scored = target.score(frame).await?;
+    let mut response = Json(json!({
+        "predictions": predictions_json(&scored.served, scored.predictions.clone())
+    }))
+    .into_response();
+    stamp(&mut response, &scored);
+    Ok(response)
 }
 
 /// The content type is checked before the endpoint is looked up: MLflow's server (one model)
 /// answers 415 to a body it cannot read, whatever else is wrong.
-async fn invoke_default(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn invoke_default(
+    State(s): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let kind = match payload_kind(&headers) {
         Ok(kind) => kind,
         Err(e) => return e.into_response(),
     };
     let endpoint = s.serving().default_endpoint().await;
-    answer(&s, Protocol::Mlflow, endpoint, None, |t| {
+    answer(&s, Protocol::Mlflow, endpoint, None, meta, |t| {
         score(t, kind, body)
     })
     .await
@@ -192,6 +204,7 @@ async fn invoke_default(State(s): State<AppState>, headers: HeaderMap, body: Bod
 async fn invoke(
     State(s): State<AppState>,
     Path(name): Path<String>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -199,7 +212,7 @@ async fn invoke(
         Ok(kind) => kind,
         Err(e) => return e.into_response(),
     };
-    answer(&s, Protocol::Mlflow, Ok(name), None, |t| {
+    answer(&s, Protocol::Mlflow, Ok(name), None, meta, |t| {
         score(t, kind, body)
     })
     .await

@@ -16,7 +16,8 @@
 
 use super::input::{self, RawColumn, Unknown};
 use super::{
-    LabelKind, Protocol, ServedVersion, Target, answer, describe, error_response, read_body,
+    LabelKind, Protocol, RequestMeta, ServedVersion, Target, answer, describe, error_response,
+    read_body,
 };
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -186,10 +187,11 @@ async fn model_ready_version(
 async fn infer(
     State(s): State<AppState>,
     Path(m): Path<String>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    answer(&s, Protocol::OpenInference, Ok(m), None, |t| {
+    answer(&s, Protocol::OpenInference, Ok(m), None, meta, |t| {
         run_inference(t, headers, body)
     })
     .await
@@ -198,12 +200,13 @@ async fn infer(
 async fn infer_version(
     State(s): State<AppState>,
     Path((m, v)): Path<(String, String)>,
+    meta: RequestMeta,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     match version_number(&v) {
         Ok(v) => {
-            answer(&s, Protocol::OpenInference, Ok(m), Some(v), |t| {
+            answer(&s, Protocol::OpenInference, Ok(m), Some(v), meta, |t| {
                 run_inference(t, headers, body)
             })
             .await
@@ -587,10 +590,11 @@ async fn run_inference(target: Target, headers: HeaderMap, body: Body) -> ApiRes
             binary.len() - offset
         )));
     }
-    let served = &target.served;
-    let frame = frame_of(served.scorer.signature(), tensors)?;
-    let predictions = served.predict(frame).await?;
-    let all = output_tensors(served, predictions);
+    let frame = frame_of(target.served.scorer.signature(), tensors)?;
+    let scored = target.score(frame).await?;
+    let served = &scored.served;
+    let variant = scored.variant;
+    let all = output_tensors(served, scored.predictions);
     let all_binary = param_bool(req.parameters.as_ref(), "binary_data_output");
     let chosen: Vec<(OutputTensor, bool)> = match req.outputs {
         None => all.into_iter().map(|t| (t, all_binary)).collect(),
@@ -659,12 +663,14 @@ async fn run_inference(target: Target, headers: HeaderMap, body: Body) -> ApiRes
         ApiError::Model(ModelError::Runtime(format!("cannot write the answer: {e}")))
     })?;
     if tail.is_empty() {
-        return Ok((
+        let mut response = (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
             head,
         )
-            .into_response());
+            .into_response();
+        stamp_version(&mut response, served.version, variant);
+        return Ok(response);
     }
     let header_len = head.len();
     head.extend_from_slice(&tail);
@@ -677,5 +683,12 @@ async fn run_inference(target: Target, headers: HeaderMap, body: Body) -> ApiRes
     response
         .headers_mut()
         .insert(HEADER_LENGTH, HeaderValue::from(header_len));
+    stamp_version(&mut response, served.version, variant);
     Ok(response)
+}
+
+fn stamp_version(response: &mut Response, version: i64, variant: &'static str) {
+    let headers = response.headers_mut();
+    headers.insert(super::VERSION_HEADER, HeaderValue::from(version));
+    headers.insert(super::VARIANT_HEADER, HeaderValue::from_static(variant));
 }

@@ -10,7 +10,7 @@ mod baseline;
 mod card;
 mod gates;
 mod report;
-mod scoring;
+pub(crate) mod scoring;
 mod slices;
 mod stored;
 

@@ -272,6 +272,17 @@ pub enum AnyPredictionLog {
     JetStream(Box<JetStreamPredictionLog>),
 }
 
+impl AnyPredictionLog {
+    /// Makes every acknowledged record durable: an fsync of the local log's active segment; the
+    /// JetStream sink's records are durable once acknowledged, so nothing is left to do.
+    pub async fn flush(&self) -> PredictionLogResult<()> {
+        match self {
+            AnyPredictionLog::Local(log) => log.flush().await,
+            AnyPredictionLog::JetStream(_) => Ok(()),
+        }
+    }
+}
+
 impl PredictionLog for AnyPredictionLog {
     async fn append(&self, batch: Vec<PredictionRecord>) -> PredictionLogResult<()> {
         match self {

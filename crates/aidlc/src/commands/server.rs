@@ -3,8 +3,10 @@
 
 use crate::app::{App, now_ms};
 use crate::cli::ServerArgs;
-use aidlc_server::{AppState, ServerConfig};
+use aidlc_server::{AppState, Role, ServerConfig};
 use aidlc_store::AliasPolicy;
+use aidlc_store::predlog::{JetStreamConfig, LocalLogConfig};
+use aidlc_store::{AnyPredictionLog, JetStreamPredictionLog, LocalPredictionLog};
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,6 +34,11 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
     {
         tracing::warn!(error = %e, "ONNX Runtime did not load");
     }
+    let prediction_log = open_prediction_log(app, args.prediction_log.as_deref()).await?;
+    let role = match args.role.as_str() {
+        "inference" => Role::Inference,
+        _ => Role::All,
+    };
     let config = ServerConfig {
         store,
         mlflow_artifacts: app.settings.artifacts.join("mlflow"),
@@ -40,8 +47,12 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         clock: Arc::new(now_ms),
         artifacts: app.settings.artifacts.clone(),
         default_endpoint: args.default_endpoint.clone(),
+        prediction_log,
+        shadow_queue: args.shadow_queue,
+        role,
     };
     let state = AppState::new(config);
+    let controller = state.start_background();
     // Load every deployed model before taking requests, so the first ones do not pay for it.
     if let Err(e) = state.bind_deployments().await {
         tracing::warn!(error = %e, "a deployment could not be bound; it is retried on its first request");
@@ -54,11 +65,51 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
     println!("aidlc server listening on http://{addr}");
     std::io::stdout().flush()?;
     tracing::info!(%addr, store = app.settings.store, "serving");
-    aidlc_server::serve(listener, state, shutdown_signal())
+    aidlc_server::serve(listener, state.clone(), shutdown_signal())
         .await
         .context("the server stopped with an error")?;
+    if let Some(c) = controller {
+        c.abort();
+    }
+    state
+        .flush_prediction_log()
+        .await
+        .context("flushing the prediction log at shutdown")?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the prediction log the flag names: a local folder (the default sits beside the
+/// artifact folder), a NATS JetStream server, or none.
+async fn open_prediction_log(
+    app: &App,
+    flag: Option<&str>,
+) -> anyhow::Result<Option<Arc<AnyPredictionLog>>> {
+    let log = match flag {
+        Some("off") => return Ok(None),
+        Some(url) if url.starts_with("nats://") => AnyPredictionLog::JetStream(Box::new(
+            JetStreamPredictionLog::connect(JetStreamConfig::new(url))
+                .await
+                .with_context(|| format!("cannot open the prediction log on {url}"))?,
+        )),
+        Some(dir) => local_log(dir.into())?,
+        None => {
+            let dir = app
+                .settings
+                .artifacts
+                .parent()
+                .map_or_else(|| "predictions".into(), |p| p.join("predictions"));
+            local_log(dir)?
+        }
+    };
+    Ok(Some(Arc::new(log)))
+}
+
+fn local_log(dir: std::path::PathBuf) -> anyhow::Result<AnyPredictionLog> {
+    let log = LocalPredictionLog::open(LocalLogConfig::new(&dir))
+        .with_context(|| format!("cannot open the prediction log in {}", dir.display()))?;
+    tracing::info!(dir = %dir.display(), "prediction log");
+    Ok(AnyPredictionLog::Local(log))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
@@ -142,6 +193,9 @@ impl BackgroundServer {
                         clock: Arc::new(now_ms),
                         artifacts,
                         default_endpoint: None,
+                        prediction_log: None,
+                        shadow_queue: aidlc_server::inference::DEFAULT_SHADOW_QUEUE,
+                        role: Role::All,
                     };
                     let _ = ready_tx.send(Ok(format!("http://{addr}")));
                     let _ = aidlc_server::serve(listener, AppState::new(config), async {
