@@ -125,6 +125,12 @@ where
             req.version, d.model, req.endpoint
         )));
     }
+    if production.is_none() && req.strategy != Strategy::Direct {
+        return Err(RolloutServiceError::Invalid(format!(
+            "endpoint `{}` serves nothing yet ({}@{} names no version): deploy the first version with --strategy direct",
+            req.endpoint, d.model, d.alias
+        )));
+    }
     if let Some(active) = rollout_of(&d)?.filter(Rollout::is_active) {
         return Err(RolloutServiceError::Invalid(format!(
             "endpoint `{}` is rolling out version {} ({}); roll it back or approve it first",

@@ -89,5 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => commands::evaluate::run(&app, args).await,
         Command::Report(args) => commands::evaluate::report(&app, args).await,
         Command::Deploy(args) => commands::deploy::run(&app, args).await,
+        Command::Approve(args) => commands::deploy::approve(&app, args).await,
+        Command::Rollback(args) => commands::deploy::rollback(&app, args).await,
     }
 }

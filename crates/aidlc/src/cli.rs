@@ -75,17 +75,58 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Evaluation: render a version's stored report as a self-contained model card.
     Report(ReportArgs),
-    /// Deployment: serve MODEL@ALIAS at ENDPOINT (a running server picks it up within a second).
+    /// Deployment: serve MODEL@ALIAS at ENDPOINT (a running server picks it up within a second),
+    /// or roll a new version out to it (`--version V --strategy canary|shadow|direct`) under the
+    /// `[deploy]` policy; `aidlc deploy status ENDPOINT` shows where a rollout is.
     Deploy(DeployArgs),
+    /// Deployment: promote a rollout that passed every step and waits for approval
+    /// (`[deploy] approval = "required"`); who and why are audited.
+    Approve(DecisionArgs),
+    /// Deployment: stop the endpoint's rollout (all traffic back to production), or, with none
+    /// running, move the alias back to the version the last promotion replaced.
+    Rollback(DecisionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Show the endpoint's version, its rollout's step and traffic split, and the last analysis.
+    Status { endpoint: String },
 }
 
 #[derive(Debug, Args)]
-pub struct DeployArgs {
-    /// The endpoint name clients call (`/v2/models/ENDPOINT`, `/endpoints/ENDPOINT/invocations`).
+pub struct DecisionArgs {
     pub endpoint: String,
-    /// The registered model.
+    /// Why (recorded in the audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_version_flag = true
+)]
+pub struct DeployArgs {
+    #[command(subcommand)]
+    pub command: Option<DeployCommand>,
+    /// The endpoint name clients call (`/v2/models/ENDPOINT`, `/endpoints/ENDPOINT/invocations`).
+    #[arg(required = true)]
+    pub endpoint: Option<String>,
+    /// The registered model (needed when the endpoint has no deployment yet).
     #[arg(long, value_name = "NAME")]
-    pub model: String,
+    pub model: Option<String>,
+    /// Roll this registry version out to the endpoint.
+    #[arg(long = "version", id = "rollout_version", value_name = "VERSION")]
+    pub version: Option<i64>,
+    /// How the version reaches production: `canary` (the `[deploy]` steps' traffic shares),
+    /// `shadow` (a shadow step first, then the canary steps) or `direct` (move the alias now).
+    #[arg(long, default_value = "canary", value_parser = ["canary", "shadow", "direct"], requires = "rollout_version")]
+    pub strategy: String,
+    /// Start a rollout whose version cannot take a protected alias yet (no passing evaluation
+    /// report); the reason is audited.
+    #[arg(long = "override", value_name = "REASON", requires = "rollout_version")]
+    pub override_reason: Option<String>,
     /// The registry alias the endpoint follows; moving the alias moves the endpoint.
     #[arg(long, default_value = "champion", value_name = "ALIAS")]
     pub alias: String,
