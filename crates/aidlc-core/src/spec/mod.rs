@@ -111,6 +111,14 @@ pub use evaluate::{
     DEFAULT_BOOTSTRAP, DEFAULT_MIN_SLICE_ROWS, DEFAULT_SLICE_BINS, EvaluateSection, Gate, GateOp,
     GatePath, GateRhs, Perturbation, PerturbationKind, SliceSpec,
 };
+// After the macro, which it uses.
+mod monitor;
+
+pub use monitor::{
+    AlertCondition, AlertRule, AlertRuleSection, AlertSeverity, Channel, ChannelKind,
+    ChannelSection, DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_WINDOW, MonitorSpec, SIGNAL_FAMILIES,
+    SignalPattern,
+};
 
 keyword_enum! {
     /// What kind of prediction the problem asks for.
@@ -344,6 +352,8 @@ pub struct ProblemSpec {
     pub train: TrainSection,
     /// `[evaluate]`: slices, bootstrap, robustness and the gates a model must pass.
     pub evaluate: EvaluateSection,
+    /// `[monitor]`: how deployments are monitored, the alert rules and the alert channels.
+    pub monitor: MonitorSpec,
     /// `[runtime]`: where the model runtimes are; the command line's configuration ranks it
     /// above defaults and below the environment and flags.
     pub runtime: RuntimeSection,
@@ -698,6 +708,7 @@ impl ReadSection for ProblemSpec {
             split: r.section(s, "split"),
             train: r.section(s, "train"),
             evaluate: r.section(s, "evaluate"),
+            monitor: r.section(s, "monitor"),
             runtime: r.section(s, "runtime"),
         }
     }
