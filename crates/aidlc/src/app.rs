@@ -89,5 +89,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => commands::evaluate::run(&app, args).await,
         Command::Report(args) => commands::evaluate::report(&app, args).await,
         Command::Deploy(args) => commands::deploy::run(&app, args).await,
+        Command::Alerts(cmd) => commands::alerts::run(&app, cmd).await,
     }
 }

@@ -77,6 +77,28 @@ pub enum Command {
     Report(ReportArgs),
     /// Deployment: serve MODEL@ALIAS at ENDPOINT (a running server picks it up within a second).
     Deploy(DeployArgs),
+    /// Monitoring: the alerts raised by the `[monitor.alerts]` rules.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, the most recently opened first.
+    List(AlertsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    /// Only this endpoint's alerts.
+    #[arg(long, value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Only alerts that are still open.
+    #[arg(long)]
+    pub open: bool,
+    /// Only the newest N alerts.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Args)]
