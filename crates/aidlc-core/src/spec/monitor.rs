@@ -335,7 +335,9 @@ impl MonitorSpec {
             .iter()
             .filter_map(|(name, c)| {
                 let url = c.url.clone()?;
-                url_problem(&url).is_none().then_some(())?;
+                if url_problem(&url).is_some() {
+                    return None;
+                }
                 Some(Channel {
                     name: name.clone(),
                     kind: c.kind?,
