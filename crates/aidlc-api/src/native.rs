@@ -86,3 +86,52 @@ pub struct AliasChangeView {
     pub report_id: Option<String>,
     pub override_reason: Option<String>,
 }
+
+/// One alert, as `GET /api/v1/alerts` lists it and as the generic webhook sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub id: String,
+    /// The rule's name in `[monitor.alerts]`.
+    pub rule: String,
+    pub endpoint: String,
+    pub signal: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// The rule's condition, such as `> 0.3`.
+    pub condition: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// The latest value: the last that met the condition, or the one that cleared it.
+    pub value: f64,
+    pub evidence: serde_json::Value,
+    pub window_start_ms: i64,
+    pub window_end_ms: i64,
+    pub opened_ms: i64,
+    pub last_seen_ms: i64,
+    pub resolved_ms: Option<i64>,
+    pub observations: i64,
+}
+
+/// `GET /api/v1/alerts[?endpoint=E][&open=true][&limit=N]`: the most recently opened first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertList {
+    pub alerts: Vec<AlertView>,
+}
+
+/// The body of a generic webhook channel (`kind = "webhook"`): schema `aidlc.alert.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertNotificationBody {
+    /// Always `aidlc.alert.v1`.
+    pub schema: String,
+    /// `opened` or `resolved`.
+    pub event: String,
+    /// One line for people, such as `[critical] drifting opened on rain: drift.share = 0.52 (> 0.3)`.
+    pub summary: String,
+    /// The window end of the signal that opened or resolved the alert.
+    pub at_ms: i64,
+    /// The value at that moment.
+    pub value: f64,
+    /// The evidence at that moment.
+    pub evidence: serde_json::Value,
+    pub alert: AlertView,
+}

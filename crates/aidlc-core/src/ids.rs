@@ -57,6 +57,12 @@ string_id!(
     DeploymentId
 );
 
+string_id!(
+    /// One alert: a rule's condition holding for an endpoint's signal, from opening to
+    /// resolution (32 lowercase hex characters, time-ordered).
+    AlertId
+);
+
 /// A content digest, always written `blake3:<64 hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

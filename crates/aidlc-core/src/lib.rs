@@ -3,6 +3,7 @@
 //! Invariant: no I/O beyond parsing text handed in by the caller, no SQL, no HTTP, no clock reads
 //! (times are passed in). Everything here is a value type or a pure function over value types.
 
+pub mod alerts;
 pub mod audit;
 pub mod expr;
 pub mod ids;

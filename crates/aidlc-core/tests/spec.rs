@@ -394,3 +394,30 @@ fn the_examples_evaluate_blocks_pass_check() {
         assert!(!spec.evaluate.gates.is_empty() && !spec.evaluate.slices.is_empty());
     }
 }
+
+#[test]
+fn the_templates_commented_monitor_section_checks_clean_when_uncommented() {
+    let text = init_template();
+    let start = text
+        .lines()
+        .position(|l| l == "# [monitor]")
+        .expect("the template shows [monitor]");
+    let block: Vec<&str> = text
+        .lines()
+        .skip(start)
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim_start())
+        .collect();
+    assert!(block.iter().any(|l| l.starts_with("[monitor.channels.")));
+    let spec_text = format!(
+        "{}\n{}\n",
+        example("rainfall").unwrap().spec_toml,
+        block.join("\n")
+    );
+    let columns = source_columns("rainfall");
+    let report = check(&spec_text, SPEC_FILE_NAME, Some(&columns));
+    assert!(report.diagnostics.is_empty(), "{report}");
+    let spec = ProblemSpec::parse(&spec_text, SPEC_FILE_NAME).unwrap();
+    assert_eq!(spec.monitor.rules().len(), 1);
+    assert_eq!(spec.monitor.channel_list().len(), 1);
+}

@@ -9,12 +9,15 @@
 //! - Inference ([`inference`]): the Open Inference Protocol v2 (`/v2/...`), MLflow's scoring
 //!   protocol (`/invocations`, `/endpoints/{name}/invocations`, `/ping`, `/version`) and
 //!   Prometheus `/metrics`.
+//! - `/api/v1/alerts`: the alerts the monitoring rules raised ([`alerts`], which also delivers
+//!   them to webhook and Slack channels over HTTP).
 //! - `/health`.
 //!
 //! [`app`] builds the router; it needs no socket, so tests drive it with
 //! `tower::ServiceExt::oneshot`. Handlers are thin: extract, call one function, convert. Errors
 //! go through the one mapping in [`error`].
 
+pub mod alerts;
 pub mod error;
 pub mod inference;
 mod mlflow;

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
             get(lineage),
         )
         .route("/api/v1/models/{name}/aliases/{alias}", put(set_alias))
+        .route("/api/v1/alerts", get(crate::alerts::list))
 }
 
 async fn health(State(s): State<AppState>) -> Json<wire::Health> {

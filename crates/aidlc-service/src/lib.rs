@@ -4,6 +4,7 @@
 //! Invariant: no SQL, no HTTP, no environment reading and no process exit here — the CLI and the
 //! server call these functions and decide how to present results and errors.
 
+pub mod alerts;
 pub mod data;
 pub mod drift;
 pub mod evaluate;

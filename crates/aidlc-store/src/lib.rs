@@ -8,6 +8,8 @@
 //!   the same transaction as the change, so no change exists without its audit entry.
 //! - Both backends implement every method; `tests/contract.rs` runs the same suite on both.
 
+mod alerts;
+mod alerts_backend;
 mod artifacts;
 mod backend;
 mod postgres;
@@ -19,6 +21,7 @@ mod tracking;
 mod tracking_backend;
 
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
+pub use alerts::{AlertDelivery, AlertEventRecord, AlertFilter, AlertStore};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
 pub use postgres::PgStore;
 pub use predlog::{
@@ -642,5 +645,36 @@ impl LabelStore for Store {
     }
     async fn labels(&self, name: &str, keys: Option<&[String]>) -> Result<Vec<LabelRecord>> {
         dispatch!(self, s => s.labels(name, keys))
+    }
+}
+
+impl AlertStore for Store {
+    async fn record_alerts(
+        &self,
+        ctx: &AuditContext,
+        batch: Vec<aidlc_core::alerts::AlertWrite>,
+    ) -> Result<Vec<aidlc_core::alerts::Alert>> {
+        dispatch!(self, s => s.record_alerts(ctx, batch))
+    }
+    async fn current_alerts(&self, endpoints: &[String]) -> Result<Vec<aidlc_core::alerts::Alert>> {
+        dispatch!(self, s => s.current_alerts(endpoints))
+    }
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<aidlc_core::alerts::Alert>> {
+        dispatch!(self, s => s.list_alerts(filter))
+    }
+    async fn get_alert(
+        &self,
+        id: &aidlc_core::ids::AlertId,
+    ) -> Result<Option<aidlc_core::alerts::Alert>> {
+        dispatch!(self, s => s.get_alert(id))
+    }
+    async fn alert_history(&self, id: &aidlc_core::ids::AlertId) -> Result<Vec<AlertEventRecord>> {
+        dispatch!(self, s => s.alert_history(id))
+    }
+    async fn record_deliveries(&self, ctx: &AuditContext, batch: Vec<AlertDelivery>) -> Result<()> {
+        dispatch!(self, s => s.record_deliveries(ctx, batch))
+    }
+    async fn alert_deliveries(&self, id: &aidlc_core::ids::AlertId) -> Result<Vec<AlertDelivery>> {
+        dispatch!(self, s => s.alert_deliveries(id))
     }
 }

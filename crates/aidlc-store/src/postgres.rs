@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/postgres/0004_splits_labels.sql"),
     ),
+    (5, include_str!("../migrations/postgres/0005_alerts.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -66,3 +67,4 @@ impl PgStore {
 crate::backend::impl_backend!(PgStore, sqlx::Postgres);
 crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
 crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);
+crate::alerts_backend::impl_alerts!(super::PgStore, sqlx::Postgres);

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_splits_labels.sql"),
     ),
+    (5, include_str!("../migrations/sqlite/0005_alerts.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -73,3 +74,4 @@ impl SqliteStore {
 crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite);
 crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
 crate::splits_backend::impl_splits!(super::SqliteStore, sqlx::Sqlite);
+crate::alerts_backend::impl_alerts!(super::SqliteStore, sqlx::Sqlite);

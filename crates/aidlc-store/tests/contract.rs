@@ -1,14 +1,17 @@
 //! The store contract: one suite, run on SQLite always and on PostgreSQL when
 //! `AIDLC_TEST_POSTGRES_URL` is set (CI sets it), so both backends behave the same.
 
+use aidlc_core::alerts::{self, AlertEventKind, AlertStatus, Signal};
 use aidlc_core::audit::{AuditBreak, NewAuditEntry};
 use aidlc_core::ids::ContentHash;
 use aidlc_core::records::{
     Deployment, NewDatasetVersion, NewModelVersion, NewRun, Project, RunStatus,
 };
+use aidlc_core::spec::{AlertCondition, AlertRule, AlertSeverity, GateOp, SignalPattern};
 use aidlc_store::{
-    ArtifactError, ArtifactStore, AuditContext, AuditFilter, AuditStore, DatasetStore,
-    DeploymentStore, LocalArtifactStore, ModelStore, ProjectStore, RunStore, Store, StoreError,
+    AlertDelivery, AlertFilter, AlertStore, ArtifactError, ArtifactStore, AuditContext,
+    AuditFilter, AuditStore, DatasetStore, DeploymentStore, LocalArtifactStore, ModelStore,
+    ProjectStore, RunStore, Store, StoreError,
 };
 use anyhow::Result;
 use std::process::Command;
@@ -553,5 +556,276 @@ async fn artifacts_are_content_addressed_and_verified() -> Result<()> {
     // No temporary files are left behind.
     let tmp = std::fs::read_dir(dir.path().join("artifacts/tmp"))?.count();
     assert_eq!(tmp, 0);
+    Ok(())
+}
+
+fn drift_rule() -> AlertRule {
+    AlertRule {
+        name: "drifting".into(),
+        signal: SignalPattern::parse("drift.*").unwrap(),
+        when: AlertCondition {
+            op: GateOp::Gt,
+            threshold: 0.3,
+        },
+        severity: AlertSeverity::Critical,
+        cooldown_ms: 0,
+    }
+}
+
+fn drift_signal(endpoint: &str, name: &str, value: f64, end_ms: i64) -> Signal {
+    Signal {
+        endpoint: endpoint.into(),
+        name: name.into(),
+        value,
+        window_start_ms: end_ms - 1000,
+        window_end_ms: end_ms,
+        evidence: serde_json::json!({"method": "psi", "score": value, "reference_rows": 1000}),
+    }
+}
+
+/// One monitoring round as the service runs it: the store's current alerts, the state machine,
+/// the writes.
+async fn round(s: &Store, signals: &[Signal]) -> Result<Vec<aidlc_core::alerts::Alert>> {
+    let mut endpoints: Vec<String> = signals.iter().map(|x| x.endpoint.clone()).collect();
+    endpoints.sort();
+    endpoints.dedup();
+    let current = s.current_alerts(&endpoints).await?;
+    let plan = alerts::evaluate(&[drift_rule()], &current, signals);
+    Ok(s.record_alerts(&ctx("monitor"), plan.writes).await?)
+}
+
+#[tokio::test]
+async fn alerts_open_update_resolve_with_history_and_audit() -> Result<()> {
+    for b in backends().await? {
+        let s = &b.store;
+        let name = s.backend_name();
+        let opened = round(
+            s,
+            &[
+                drift_signal("rain", "drift.share", 0.5, 1000),
+                drift_signal("rain", "drift.feature.age", 0.1, 1000),
+                drift_signal("loans", "drift.share", 0.9, 1000),
+            ],
+        )
+        .await?;
+        assert_eq!(opened.len(), 2, "{name}");
+        assert!(opened.iter().all(|a| a.id.as_str().len() == 32));
+        let rain = opened
+            .iter()
+            .find(|a| a.state.key.endpoint == "rain")
+            .unwrap()
+            .clone();
+        assert_eq!(s.get_alert(&rain.id).await?, Some(rain.clone()), "{name}");
+        assert_eq!(rain.state.evidence["method"], "psi");
+        assert_eq!(rain.state.condition.to_string(), "> 0.3");
+
+        // Persisting: the same alert, updated.
+        let updated = round(s, &[drift_signal("rain", "drift.share", 0.625, 2000)]).await?;
+        assert_eq!(updated.len(), 1);
+        assert_eq!(updated[0].id, rain.id);
+        let stored = s.get_alert(&rain.id).await?.unwrap();
+        assert_eq!(
+            (
+                stored.state.value,
+                stored.state.last_seen_ms,
+                stored.state.observations
+            ),
+            (0.625, 2000, 2),
+            "{name}"
+        );
+        // Clearing: resolved; then holding again: a second alert of the key.
+        round(s, &[drift_signal("rain", "drift.share", 0.1, 3000)]).await?;
+        let resolved = s.get_alert(&rain.id).await?.unwrap();
+        assert_eq!(resolved.state.status, AlertStatus::Resolved);
+        assert_eq!(resolved.state.resolved_ms, Some(3000));
+        let again = round(s, &[drift_signal("rain", "drift.share", 0.7, 4000)]).await?;
+        assert_ne!(again[0].id, rain.id);
+
+        let history = s.alert_history(&rain.id).await?;
+        assert_eq!(
+            history
+                .iter()
+                .map(|h| (h.seq, h.event.kind))
+                .collect::<Vec<_>>(),
+            vec![
+                (1, AlertEventKind::Opened),
+                (2, AlertEventKind::Updated),
+                (3, AlertEventKind::Resolved)
+            ],
+            "{name}"
+        );
+        assert_eq!(history[1].event.value, 0.625);
+        assert_eq!(history[2].event.evidence["score"], 0.1);
+
+        // The current alert of each key is its newest one; the lists filter and order.
+        let current = s.current_alerts(&["rain".to_string()]).await?;
+        assert_eq!(current.len(), 1, "{name}");
+        assert_eq!(current[0].id, again[0].id);
+        let all = s.list_alerts(&AlertFilter::default()).await?;
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].id, again[0].id, "newest first");
+        let open = s
+            .list_alerts(&AlertFilter {
+                open_only: true,
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(open.len(), 2);
+        let rain_alerts = s
+            .list_alerts(&AlertFilter {
+                endpoint: Some("rain".into()),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(rain_alerts.len(), 1);
+        assert_eq!(rain_alerts[0].id, again[0].id);
+
+        let audit = s
+            .list_audit(&AuditFilter {
+                object_kind: Some("alert".into()),
+                ..Default::default()
+            })
+            .await?;
+        let actions: Vec<&str> = audit.iter().map(|e| e.entry.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            vec![
+                "alert.open",
+                "alert.open",
+                "alert.update",
+                "alert.resolve",
+                "alert.open"
+            ],
+            "{name}"
+        );
+        assert_eq!(audit[3].entry.object_id, rain.id.0);
+        assert!(s.verify_audit().await?.ok);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn alert_writes_keep_one_open_alert_per_key() -> Result<()> {
+    for b in backends().await? {
+        let s = &b.store;
+        let name = s.backend_name();
+        let first = round(s, &[drift_signal("rain", "drift.share", 0.5, 1000)]).await?;
+        let entries = s.list_audit(&AuditFilter::default()).await?.len();
+        // A second writer that did not see the open alert opens another: refused, nothing kept.
+        let stale = alerts::evaluate(
+            &[drift_rule()],
+            &[],
+            &[
+                drift_signal("rain", "drift.share", 0.6, 2000),
+                drift_signal("loans", "drift.share", 0.6, 2000),
+            ],
+        );
+        let err = s.record_alerts(&ctx("monitor"), stale.writes).await;
+        assert!(
+            matches!(err, Err(StoreError::Conflict(_))),
+            "{name}: {err:?}"
+        );
+        assert_eq!(s.list_audit(&AuditFilter::default()).await?.len(), entries);
+        assert_eq!(
+            s.list_alerts(&AlertFilter::default()).await?.len(),
+            1,
+            "{name}"
+        );
+
+        // Changing an alert that is no longer open, or that does not exist, is refused too.
+        let plan = alerts::evaluate(
+            &[drift_rule()],
+            &first,
+            &[drift_signal("rain", "drift.share", 0.1, 3000)],
+        );
+        s.record_alerts(&ctx("monitor"), plan.writes.clone())
+            .await?;
+        let err = s.record_alerts(&ctx("monitor"), plan.writes.clone()).await;
+        assert!(
+            matches!(err, Err(StoreError::Conflict(_))),
+            "{name}: {err:?}"
+        );
+        let mut ghost = plan.writes;
+        ghost[0].id = Some("0".repeat(32).into());
+        let err = s.record_alerts(&ctx("monitor"), ghost).await;
+        assert!(
+            matches!(err, Err(StoreError::NotFound { kind: "alert", .. })),
+            "{name}: {err:?}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn alert_deliveries_are_recorded_with_their_failures() -> Result<()> {
+    for b in backends().await? {
+        let s = &b.store;
+        let name = s.backend_name();
+        let alert = round(s, &[drift_signal("rain", "drift.share", 0.5, 1000)]).await?;
+        let id = alert[0].id.clone();
+        let attempt = |channel: &str, attempt: i64, delivered: bool| AlertDelivery {
+            alert_id: id.clone(),
+            event: AlertEventKind::Opened,
+            channel: channel.into(),
+            channel_kind: "webhook".into(),
+            attempt,
+            delivered,
+            http_status: Some(if delivered { 200 } else { 503 }),
+            error: (!delivered).then(|| "HTTP 503 Service Unavailable".to_string()),
+            at_ms: 5000 + attempt,
+        };
+        s.record_deliveries(
+            &ctx("monitor"),
+            vec![
+                attempt("ops", 1, false),
+                attempt("ops", 2, false),
+                attempt("ops", 3, true),
+                attempt("audit", 1, true),
+            ],
+        )
+        .await?;
+        let got = s.alert_deliveries(&id).await?;
+        assert_eq!(
+            got.iter()
+                .map(|d| (d.channel.as_str(), d.attempt, d.delivered))
+                .collect::<Vec<_>>(),
+            vec![
+                ("audit", 1, true),
+                ("ops", 1, false),
+                ("ops", 2, false),
+                ("ops", 3, true)
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            got[1].error.as_deref(),
+            Some("HTTP 503 Service Unavailable")
+        );
+        assert_eq!(got[1].http_status, Some(503));
+        let audit = s
+            .list_audit(&AuditFilter {
+                object_kind: Some("alert".into()),
+                object_id: Some(id.0.clone()),
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|e| e.entry.action == "alert.deliver")
+                .count(),
+            4,
+            "{name}"
+        );
+        // An attempt for an alert that does not exist is refused.
+        let mut ghost = attempt("ops", 1, true);
+        ghost.alert_id = "f".repeat(32).into();
+        let err = s.record_deliveries(&ctx("monitor"), vec![ghost]).await;
+        assert!(
+            matches!(err, Err(StoreError::NotFound { kind: "alert", .. })),
+            "{name}: {err:?}"
+        );
+    }
     Ok(())
 }

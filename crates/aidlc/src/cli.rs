@@ -85,12 +85,34 @@ pub enum Command {
     /// Deployment: stop the endpoint's rollout (all traffic back to production), or, with none
     /// running, move the alias back to the version the last promotion replaced.
     Rollback(DecisionArgs),
+    /// Monitoring: the alerts raised by the `[monitor.alerts]` rules.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DeployCommand {
     /// Show the endpoint's version, its rollout's step and traffic split, and the last analysis.
     Status { endpoint: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, the most recently opened first.
+    List(AlertsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    /// Only this endpoint's alerts.
+    #[arg(long, value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Only alerts that are still open.
+    #[arg(long)]
+    pub open: bool,
+    /// Only the newest N alerts.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Args)]

@@ -118,6 +118,14 @@ pub use evaluate::{
     DEFAULT_BOOTSTRAP, DEFAULT_MIN_SLICE_ROWS, DEFAULT_SLICE_BINS, EvaluateSection, Gate, GateOp,
     GatePath, GateRhs, Perturbation, PerturbationKind, SliceSpec,
 };
+// After the macro, which it uses.
+mod monitor;
+
+pub use monitor::{
+    AlertCondition, AlertRule, AlertRuleSection, AlertSeverity, Channel, ChannelKind,
+    ChannelSection, DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_WINDOW, MonitorSpec, SIGNAL_FAMILIES,
+    SignalPattern,
+};
 
 keyword_enum! {
     /// What kind of prediction the problem asks for.
@@ -353,6 +361,8 @@ pub struct ProblemSpec {
     pub evaluate: EvaluateSection,
     /// `[deploy]`: the rollout policy of new versions.
     pub deploy: DeploySection,
+    /// `[monitor]`: how deployments are monitored, the alert rules and the alert channels.
+    pub monitor: MonitorSpec,
     /// `[runtime]`: where the model runtimes are; the command line's configuration ranks it
     /// above defaults and below the environment and flags.
     pub runtime: RuntimeSection,
@@ -708,6 +718,7 @@ impl ReadSection for ProblemSpec {
             train: r.section(s, "train"),
             evaluate: r.section(s, "evaluate"),
             deploy: r.section(s, "deploy"),
+            monitor: r.section(s, "monitor"),
             runtime: r.section(s, "runtime"),
         }
     }

@@ -181,6 +181,52 @@ impl<'a> Reader<'a> {
         result
     }
 
+    /// A table whose keys are free names (such as alert rule names), each entry a table read
+    /// with its own section type, whose unknown keys are reported like any section's. Positions
+    /// are recorded under `path.name`.
+    pub(crate) fn section_map<T: ReadSection>(
+        &mut self,
+        parent: &mut Section<'_, '_>,
+        key: &'static str,
+        expected: &str,
+    ) -> BTreeMap<String, T> {
+        let mut result = BTreeMap::new();
+        let Some((path, value)) = self.entry(parent, key) else {
+            return result;
+        };
+        let DeValue::Table(table) = value.get_ref() else {
+            self.wrong_type(
+                &path,
+                value,
+                &format!("a table of name = {{ … }} ({expected})"),
+            );
+            return result;
+        };
+        for (name, value) in table.iter() {
+            let entry_path = format!("{path}.{}", name.get_ref());
+            let position = match value.get_ref() {
+                DeValue::Table(_) if value.span().start < name.span().start => {
+                    self.lines.span_position(&value.span())
+                }
+                _ => self.lines.span_position(&name.span()),
+            };
+            self.places.positions.insert(entry_path.clone(), position);
+            let DeValue::Table(entries) = value.get_ref() else {
+                self.wrong_type(&entry_path, value, &format!("a table ({expected})"));
+                continue;
+            };
+            let mut section = Section {
+                path: entry_path,
+                table: entries,
+                known: Vec::new(),
+            };
+            let read = T::read(self, &mut section);
+            self.finish(&section);
+            result.insert(name.get_ref().to_string(), read);
+        }
+        result
+    }
+
     /// Reports every key of the section that the reader never asked for.
     pub(crate) fn finish(&mut self, section: &Section<'_, '_>) {
         for (name, value) in section.table.iter() {

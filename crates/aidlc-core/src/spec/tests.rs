@@ -631,3 +631,226 @@ fn gates_and_slices_are_checked_against_the_contract() {
         "{report}"
     );
 }
+
+const MONITOR: &str = r#"
+[monitor]
+interval = "30m"
+
+[monitor.alerts.feature_drift]
+signal = "drift.feature.*"
+when = "> 0.3"
+cooldown = "6h"
+
+[monitor.alerts.low_auc]
+signal = "performance.roc_auc"
+when = "<= 0.75"
+severity = "critical"
+
+[monitor.channels.ops]
+kind = "slack"
+url = "http://hooks.example.test/T0/B0"
+min_severity = "warning"
+
+[monitor.channels]
+audit = { kind = "webhook", url = "http://127.0.0.1:9000/alerts" }
+"#;
+
+#[test]
+fn the_monitor_section_reads_rules_and_channels() {
+    let text = format!("{COMPLETE}{MONITOR}");
+    let spec = ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+    let m = &spec.monitor;
+    assert_eq!(m.interval_or_default(), LabelDelay { seconds: 1800 });
+    assert_eq!(m.window_or_default(), DEFAULT_MONITOR_WINDOW);
+    let rules = m.rules();
+    assert_eq!(rules.len(), 2);
+    let drift = &rules[0];
+    assert_eq!(drift.name, "feature_drift");
+    assert!(drift.signal.matches("drift.feature.age"));
+    assert!(!drift.signal.matches("drift.share"));
+    assert_eq!(drift.when.op, GateOp::Gt);
+    assert_eq!(drift.when.threshold, 0.3);
+    assert_eq!(drift.severity, AlertSeverity::Warning, "the default");
+    assert_eq!(drift.cooldown_ms, 6 * 3_600_000);
+    assert_eq!(rules[1].severity, AlertSeverity::Critical);
+    assert_eq!(rules[1].cooldown_ms, 0, "the default");
+    assert!(rules[1].when.holds(0.75) && !rules[1].when.holds(0.76));
+    let channels = m.channel_list();
+    assert_eq!(
+        channels
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind, c.min_severity))
+            .collect::<Vec<_>>(),
+        vec![
+            ("audit", ChannelKind::Webhook, AlertSeverity::Info),
+            ("ops", ChannelKind::Slack, AlertSeverity::Warning),
+        ]
+    );
+    assert!(channels[1].accepts(AlertSeverity::Critical));
+    assert!(!channels[1].accepts(AlertSeverity::Info));
+    let json = serde_json::to_value(&spec).unwrap();
+    assert_eq!(json["monitor"]["alerts"]["low_auc"]["when"], "<= 0.75");
+    assert_eq!(
+        json["monitor"]["alerts"]["feature_drift"]["signal"],
+        "drift.feature.*"
+    );
+    let back: ProblemSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(back, spec);
+    let report = check(&text, "aidlc.toml", None);
+    assert!(report.diagnostics.is_empty(), "{report}");
+    // Defaults when nothing is written.
+    let spec = ProblemSpec::parse(COMPLETE, "aidlc.toml").unwrap();
+    assert_eq!(spec.monitor.interval_or_default(), DEFAULT_MONITOR_INTERVAL);
+    assert!(spec.monitor.rules().is_empty());
+}
+
+#[test]
+fn monitor_problems_are_named_with_key_and_line() {
+    let line_of =
+        |text: &str, start: &str| text.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+    // Problems of form: parse fails on the first, check lists each.
+    for (body, key, wanted) in [
+        (
+            "signal = \"drift share\"\nwhen = \"> 1\"",
+            "monitor.alerts.r.signal",
+            "no spaces",
+        ),
+        (
+            "signal = \"drift.*.age\"\nwhen = \"> 1\"",
+            "monitor.alerts.r.signal",
+            "`*` may only end",
+        ),
+        (
+            "signal = \"drift.share\"\nwhen = \"0.3\"",
+            "monitor.alerts.r.when",
+            "a comparison and a number",
+        ),
+        (
+            "signal = \"drift.share\"\nwhen = \"> high\"",
+            "monitor.alerts.r.when",
+            "expected a finite number",
+        ),
+        (
+            "signal = \"drift.share\"\nwhen = \"> 1\"\nseverity = \"page\"",
+            "monitor.alerts.r.severity",
+            "`critical`",
+        ),
+        (
+            "signal = \"drift.share\"\nwhen = \"> 1\"\ncooldown = \"soon\"",
+            "monitor.alerts.r.cooldown",
+            "whole number",
+        ),
+        (
+            "signal = \"drift.share\"\nwhen = \"> 1\"\nthreshold = 1",
+            "monitor.alerts.r.threshold",
+            "unknown key `threshold` in [monitor.alerts.r]",
+        ),
+    ] {
+        let text = format!("{COMPLETE}\n[monitor.alerts.r]\n{body}\n");
+        let first_line = body
+            .lines()
+            .find(|l| l.split('=').next().unwrap().trim() == key.rsplit('.').next().unwrap())
+            .unwrap();
+        let line = line_of(&text, first_line);
+        let err = ProblemSpec::parse(&text, "aidlc.toml").unwrap_err();
+        assert_eq!((err.key.as_str(), err.line), (key, line), "{body}: {err}");
+        assert!(err.message.contains(wanted), "{body}: {}", err.message);
+    }
+    let text = format!("{COMPLETE}\n[monitor]\nalerts = 3\n");
+    let err = ProblemSpec::parse(&text, "aidlc.toml").unwrap_err();
+    assert_eq!(err.key, "monitor.alerts");
+    let text = format!("{COMPLETE}\n[monitor.alerts]\nr = \"drift.share > 0.3\"\n");
+    let err = ProblemSpec::parse(&text, "aidlc.toml").unwrap_err();
+    assert_eq!(err.key, "monitor.alerts.r");
+    assert!(err.message.contains("expected a table"), "{}", err.message);
+
+    // Problems of content: only check reports them.
+    let text = format!(
+        "{COMPLETE}\n[monitor]\nwindow = \"0s\"\n\n[monitor.alerts.half]\nsignal = \"latency.p99\"\n\n\
+         [monitor.channels.secure]\nkind = \"webhook\"\nurl = \"https://hooks.example.test/x\"\n\n\
+         [monitor.channels.bare]\nurl = \"ftp://x\"\n"
+    );
+    ProblemSpec::parse(&text, "aidlc.toml").expect("an unfinished monitor section parses");
+    let report = check(&text, "aidlc.toml", None);
+    let found: Vec<(&str, Severity, usize)> = report
+        .diagnostics
+        .iter()
+        .map(|d| (d.key.as_str(), d.severity, d.line.unwrap_or(0)))
+        .collect();
+    let expect = [
+        (
+            "monitor.window",
+            Severity::Error,
+            line_of(&text, "window ="),
+        ),
+        (
+            "monitor.alerts.half.signal",
+            Severity::Warning,
+            line_of(&text, "signal = \"latency"),
+        ),
+        (
+            "monitor.alerts.half.when",
+            Severity::Error,
+            line_of(&text, "[monitor.alerts.half]"),
+        ),
+        (
+            "monitor.channels.secure.url",
+            Severity::Error,
+            line_of(&text, "url = \"https"),
+        ),
+        (
+            "monitor.channels.bare.kind",
+            Severity::Error,
+            line_of(&text, "[monitor.channels.bare]"),
+        ),
+        (
+            "monitor.channels.bare.url",
+            Severity::Error,
+            line_of(&text, "url = \"ftp"),
+        ),
+    ];
+    for e in expect {
+        assert!(found.contains(&e), "{e:?} not in\n{report}");
+    }
+    assert_eq!(found.len(), expect.len(), "{report}");
+    let https = report
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "monitor.channels.secure.url")
+        .unwrap();
+    assert!(
+        https.message.contains("https is not supported yet"),
+        "{}",
+        https.message
+    );
+    // Incomplete or unusable rules and channels are left out of what the monitor uses.
+    let spec = ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+    assert!(spec.monitor.rules().is_empty());
+    assert!(spec.monitor.channel_list().is_empty());
+}
+
+#[test]
+fn signal_patterns_know_the_monitor_signal_families() {
+    for (pattern, known) in [
+        ("drift.share", true),
+        ("drift.feature.age", true),
+        ("drift.feature.", false),
+        ("drift.*", true),
+        ("*", true),
+        ("perf*", true),
+        ("performance.roc_auc", true),
+        ("estimated.*", true),
+        ("multivariate", true),
+        ("prediction_drift", true),
+        ("latency.p99", false),
+        ("latency.*", false),
+    ] {
+        let p = SignalPattern::parse(pattern).unwrap();
+        assert_eq!(p.matches_a_known_family(), known, "{pattern}");
+    }
+    let cond = AlertCondition::parse("  >= -1.5").unwrap();
+    assert_eq!(cond.to_string(), ">= -1.5");
+    assert_eq!(AlertCondition::parse(&cond.to_string()).unwrap(), cond);
+    assert!(!AlertCondition::parse("> 0").unwrap().holds(f64::NAN));
+    assert_eq!(AlertCondition::parse("> inf").unwrap_err().1, Some(3));
+}

@@ -36,7 +36,7 @@ impl Findings<'_> {
 
     /// Reports a required key that is not written. A placeholder `""` was already reported by
     /// the reader, so it is not reported twice.
-    fn require<T>(&mut self, key: &str, value: &Option<T>, what: &str) {
+    pub(super) fn require<T>(&mut self, key: &str, value: &Option<T>, what: &str) {
         if value.is_none() && !self.places.is_placeholder(key) && !self.places.present(key) {
             self.error(
                 key,
@@ -89,6 +89,7 @@ pub(crate) fn validate(
     for (key, message) in super::deploy::problems(&spec.deploy) {
         findings.error(key, DiagnosticCode::BadValue, message);
     }
+    super::monitor::validate(spec, &mut findings);
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);
     }

@@ -1,5 +1,6 @@
 //! One module per verb; each takes the built `App` and its parsed arguments.
 
+pub mod alerts;
 pub mod audit;
 pub mod check;
 pub mod config;
