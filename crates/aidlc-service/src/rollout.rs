@@ -634,6 +634,106 @@ pub async fn labels_by_request<S: LabelStore + Sync>(
 mod tests {
     use super::*;
 
+    use aidlc_core::rollout::{Limits, RolloutPolicy};
+    use aidlc_core::spec::RolloutStep;
+
+    fn canary_rollout() -> Rollout {
+        Rollout {
+            id: "r".into(),
+            endpoint: "e".into(),
+            model: "m".into(),
+            alias: "champion".into(),
+            candidate: 2,
+            production: Some(1),
+            strategy: Strategy::Canary,
+            policy: RolloutPolicy {
+                steps: vec![RolloutStep::Canary { percent: 50.0 }],
+                interval_ms: 1000,
+                approval_required: false,
+                min_requests: 4,
+                failures_to_rollback: 1,
+                min_labels: 4,
+                limits: Limits {
+                    max_error_rate: 0.01,
+                    max_p99_latency_ms: None,
+                    max_disagreement: 0.1,
+                    max_prediction_drift: 10.0,
+                    max_metric_drop: 0.02,
+                },
+            },
+            label_name: Some("rain".into()),
+            metric: Some("roc_auc".into()),
+            positive_label: Some("1".into()),
+            step: 0,
+            status: RolloutStatus::Running,
+            started_at_ms: 0,
+            step_started_at_ms: 0,
+            failures: 0,
+            analyses: vec![],
+            reason: None,
+            finished_at_ms: None,
+        }
+    }
+
+    /// Eight requests per variant; the canary's probabilities are production's inverted.
+    fn window() -> (PredictionFrame, HashMap<String, String>) {
+        let mut w = PredictionFrame::default();
+        let mut labels = HashMap::new();
+        let truth = [1, 0, 1, 0, 1, 0, 0, 0];
+        let good = [0.9, 0.2, 0.8, 0.3, 0.7, 0.1, 0.4, 0.35];
+        for (variant, version, invert) in
+            [(Variant::Production, 1, false), (Variant::Canary, 2, true)]
+        {
+            for (i, (&y, &p)) in truth.iter().zip(&good).enumerate() {
+                let p = if invert { 1.0 - p } else { p };
+                let id = format!("{version}-{i}");
+                w.request_id.push(id.clone());
+                w.time_ms.push(i as i64);
+                w.model.push("m".into());
+                w.version.push(version);
+                w.variant.push(variant);
+                w.latency_us.push(100);
+                w.label
+                    .push(Some(if p >= 0.5 { "1" } else { "0" }.to_string()));
+                w.value.push(None);
+                w.probabilities.push(vec![1.0 - p, p]);
+                labels.insert(id, y.to_string());
+            }
+        }
+        (w, labels)
+    }
+
+    #[test]
+    fn an_inverted_canary_disagrees_and_loses_its_metric_on_labels() {
+        let r = canary_rollout();
+        let (w, labels) = window();
+        let classes = vec!["0".to_string(), "1".to_string()];
+        let m = measure(
+            &r,
+            &MeasureInputs {
+                window: &w,
+                classes: &classes,
+                counts: Counts::default(),
+                labels: &labels,
+            },
+        );
+        assert_eq!(m.candidate_requests, 8);
+        assert_eq!(m.production_requests, 8);
+        // Production predicts 3 of 8 positive, the inverted canary 5 of 8.
+        assert!((m.disagreement.unwrap() - 0.25).abs() < 1e-12, "{m:?}");
+        let metric = m.metric.clone().unwrap();
+        assert_eq!(metric.metric, "roc_auc");
+        assert_eq!(metric.production, 1.0);
+        assert_eq!(metric.candidate, 0.0);
+        assert_eq!(metric.candidate_labels, 8);
+        let a = r.analyze(m, 0, 1000);
+        assert!(
+            a.failed_summary().contains("roc_auc_drop 1.0000"),
+            "{}",
+            a.failed_summary()
+        );
+    }
+
     #[test]
     fn p99_is_the_nearest_rank() {
         assert_eq!(p99_ms((1..=100).map(|v| v * 1000)), Some(99.0));

@@ -153,7 +153,7 @@ fn project(dir: &Path) {
         .unwrap()
         .replace("builtin = \"gbdt\"", "builtin = \"logistic\"");
     let spec = spec
-        + "\n[deploy]\nsteps = [\"shadow\", \"50%\", \"100%\"]\ninterval = \"1s\"\nmin_requests = 20\nfailures_to_rollback = 2\n";
+        + "\n[deploy]\nsteps = [\"shadow\", \"50%\", \"100%\"]\ninterval = \"1s\"\nmin_requests = 20\nfailures_to_rollback = 2\napproval = \"required\"\n";
     std::fs::write(dir.join("aidlc.toml"), spec).unwrap();
     let all = std::fs::read_to_string(dir.join("data/rainfall.csv")).unwrap();
     let early: Vec<&str> = all.lines().take(6001).collect();
@@ -287,7 +287,40 @@ fn a_broken_canary_is_rolled_back_and_a_healthy_version_is_promoted() {
             "same model, new version",
         ],
     );
-    let promoted = wait_for(d, "promoted", Duration::from_secs(90));
+    // A restart mid-rollout: the state is in the store, so the new server's controller resumes.
+    let started = Instant::now();
+    while status(d)["rollout"]["step"].as_u64() < Some(1) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the shadow step never passed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let before_restart = sender.join().unwrap();
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+    let (restarted, addr) = start(d);
+    child = restarted;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = traffic(addr.clone(), Arc::clone(&bodies), Arc::clone(&stop));
+
+    // Every step passes; promotion waits for a person ([deploy] approval = "required").
+    let waiting = wait_for(d, "awaiting_approval", Duration::from_secs(90));
+    assert_eq!(waiting["production_version"], 1, "{waiting:#}");
+    run(
+        d,
+        &["approve", "rain", "--reason", "shadow and canary are clean"],
+    );
+    let promoted = status(d);
+    assert_eq!(promoted["rollout"]["status"], "promoted", "{promoted:#}");
     assert_eq!(promoted["production_version"], 3, "{promoted:#}");
     let analyses = promoted["rollout"]["analyses"].as_array().unwrap();
     let shadow = analyses
@@ -300,8 +333,14 @@ fn a_broken_canary_is_rolled_back_and_a_healthy_version_is_promoted() {
         "{shadow:#}"
     );
     stop.store(true, Ordering::Relaxed);
-    let answered = sender.join().unwrap();
+    let answered = before_restart + sender.join().unwrap();
     assert!(answered > 40, "only {answered} requests answered");
+    let audit = run(
+        d,
+        &["--json", "audit", "list", "--object", "deployment:rain"],
+    );
+    assert!(audit.contains("rollout.approve"), "{audit}");
+    assert!(audit.contains("shadow and canary are clean"), "{audit}");
 
     let pid = child.id().to_string();
     assert!(
