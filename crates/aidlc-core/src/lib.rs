@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod cron;
 pub mod expr;
 pub mod ids;
 pub mod records;

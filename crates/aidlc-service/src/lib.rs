@@ -9,6 +9,7 @@ pub mod data;
 pub mod drift;
 pub mod evaluate;
 pub mod features;
+pub mod iterate;
 pub mod labels;
 pub mod rollout;
 pub mod split;

@@ -12,6 +12,8 @@ mod alerts;
 mod alerts_backend;
 mod artifacts;
 mod backend;
+mod pipelines;
+mod pipelines_backend;
 mod postgres;
 pub mod predlog;
 mod splits;
@@ -23,6 +25,7 @@ mod tracking_backend;
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
 pub use alerts::{AlertDelivery, AlertEventRecord, AlertFilter, AlertStore};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
+pub use pipelines::{ACTIVE_PIPELINE_STATUSES, PipelineRecord, PipelineStore};
 pub use postgres::PgStore;
 pub use predlog::{
     AckPolicy, AnyPredictionLog, FeatureColumn, FeatureValue, FeatureValues, JetStreamConfig,
@@ -676,5 +679,31 @@ impl AlertStore for Store {
     }
     async fn alert_deliveries(&self, id: &aidlc_core::ids::AlertId) -> Result<Vec<AlertDelivery>> {
         dispatch!(self, s => s.alert_deliveries(id))
+    }
+}
+
+impl PipelineStore for Store {
+    async fn start_pipeline(
+        &self,
+        ctx: &AuditContext,
+        model: &str,
+        trigger: &str,
+        state: serde_json::Value,
+    ) -> Result<PipelineRecord> {
+        dispatch!(self, s => s.start_pipeline(ctx, model, trigger, state))
+    }
+    async fn update_pipeline(
+        &self,
+        ctx: &AuditContext,
+        id: &str,
+        status: &str,
+        state: serde_json::Value,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<PipelineRecord> {
+        dispatch!(self, s => s.update_pipeline(ctx, id, status, state, action, details))
+    }
+    async fn list_pipelines(&self, model: Option<&str>, limit: i64) -> Result<Vec<PipelineRecord>> {
+        dispatch!(self, s => s.list_pipelines(model, limit))
     }
 }

@@ -829,3 +829,66 @@ async fn alert_deliveries_are_recorded_with_their_failures() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn pipelines_allow_one_active_run_per_model() -> Result<()> {
+    use aidlc_store::PipelineStore;
+    for b in backends().await? {
+        let s = &b.store;
+        let run = s
+            .start_pipeline(
+                &ctx("scheduler"),
+                "rain",
+                "schedule",
+                serde_json::json!({"steps": []}),
+            )
+            .await?;
+        assert_eq!(run.status, "running");
+        let second = s
+            .start_pipeline(&ctx("scheduler"), "rain", "alert", serde_json::json!({}))
+            .await;
+        assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+        // Another model is not blocked.
+        s.start_pipeline(&ctx("scheduler"), "loans", "manual", serde_json::json!({}))
+            .await?;
+        let done = s
+            .update_pipeline(
+                &ctx("scheduler"),
+                &run.id,
+                "handed_off",
+                serde_json::json!({"steps": ["train"]}),
+                "pipeline.step",
+                serde_json::json!({"evidence": 1}),
+            )
+            .await?;
+        assert_eq!(done.status, "handed_off");
+        assert_eq!(done.state["steps"][0], "train");
+        // Finished, it no longer blocks a new run.
+        s.start_pipeline(&ctx("scheduler"), "rain", "manual", serde_json::json!({}))
+            .await?;
+        assert_eq!(s.list_pipelines(Some("rain"), 10).await?.len(), 2);
+        assert_eq!(s.list_pipelines(None, 10).await?.len(), 3);
+        let missing = s
+            .update_pipeline(
+                &ctx("x"),
+                "nope",
+                "failed",
+                serde_json::json!({}),
+                "pipeline.step",
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(
+            matches!(missing, Err(StoreError::NotFound { .. })),
+            "{missing:?}"
+        );
+        let audit = s
+            .list_audit(&AuditFilter {
+                object_kind: Some("pipeline".into()),
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(audit.len(), 4);
+    }
+    Ok(())
+}

@@ -90,6 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => commands::evaluate::report(&app, args).await,
         Command::Deploy(args) => commands::deploy::run(&app, args).await,
         Command::Approve(args) => commands::deploy::approve(&app, args).await,
+        Command::Loop(cmd) => commands::iterate::run(&app, cmd).await,
         Command::Rollback(args) => commands::deploy::rollback(&app, args).await,
         Command::Alerts(cmd) => commands::alerts::run(&app, cmd).await,
     }

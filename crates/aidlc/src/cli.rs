@@ -88,6 +88,39 @@ pub enum Command {
     /// Monitoring: the alerts raised by the `[monitor.alerts]` rules.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Iteration: the governed retraining pipeline (`[iterate]`) and where each model is in the loop.
+    #[command(subcommand, name = "loop")]
+    Loop(LoopCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoopCommand {
+    /// Run the retraining pipeline now: newest data → validate → split → train → evaluate against
+    /// the champion → rollout (or wait for `aidlc loop approve`).
+    Run(LoopRunArgs),
+    /// For each model: champion, latest pipeline and its steps, rollouts, open alerts.
+    Status,
+    /// Let a pipeline that waits for approval hand its challenger to the rollout controller.
+    Approve(LoopApproveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoopRunArgs {
+    /// The registered model [default: problem.name].
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Recorded as what started the run.
+    #[arg(long, default_value = "manual", value_name = "TEXT")]
+    pub trigger: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LoopApproveArgs {
+    /// The registered model.
+    pub model: String,
+    /// Why (recorded in the audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

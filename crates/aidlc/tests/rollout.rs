@@ -448,3 +448,86 @@ fn no_acknowledged_prediction_is_lost_to_kill_9() {
         &missing[..missing.len().min(5)]
     );
 }
+
+#[test]
+fn the_retraining_pipeline_trains_evaluates_waits_for_approval_and_hands_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    project(d);
+    // The challenger is judged by the example's gates without the calibration one.
+    let spec = std::fs::read_to_string(d.join("aidlc.toml"))
+        .unwrap()
+        .replace("calibrated = \"ece <= 0.05\"\n", "")
+        + "\n[iterate]\ndata = \"data/rainfall.csv\"\nrecent = \"3000d\"\nendpoint = \"rain\"\nstrategy = \"canary\"\napproval = \"required\"\n";
+    std::fs::write(d.join("aidlc.toml"), spec).unwrap();
+    let out = run(d, &["--json", "loop", "run"]);
+    let run_json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run_json["status"], "awaiting_approval", "{run_json:#}");
+    let steps: Vec<String> = run_json["state"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["name"].as_str().unwrap(),
+                s["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "data:done",
+            "train:done",
+            "evaluate:done",
+            "approval:waiting"
+        ]
+    );
+    assert_eq!(run_json["state"]["steps"][0]["evidence"]["rows"], 3000);
+    assert_eq!(run_json["state"]["challenger"], 2);
+    // One pipeline per model at a time.
+    let second = aidlc(d).args(["loop", "run"]).output().unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already has a pipeline"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let status_text = run(d, &["loop", "status"]);
+    assert!(
+        status_text.contains("waits for `aidlc loop approve`"),
+        "{status_text}"
+    );
+
+    let approved: serde_json::Value = serde_json::from_str(&run(
+        d,
+        &[
+            "--json",
+            "loop",
+            "approve",
+            "rainfall",
+            "--reason",
+            "reviewed the card",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(approved["status"], "handed_off", "{approved:#}");
+    // The controller now owns the challenger: a canary rollout of version 2 on `rain`.
+    let s = status(d);
+    assert_eq!(s["rollout"]["candidate"], 2, "{s:#}");
+    assert_eq!(s["rollout"]["status"], "running", "{s:#}");
+    assert_eq!(s["rollout"]["strategy"], "canary", "{s:#}");
+    assert_eq!(s["production_version"], 1);
+    let audit = run(d, &["--json", "audit", "list", "--object", "pipeline"]);
+    for action in [
+        "pipeline.start",
+        "pipeline.train",
+        "pipeline.evaluate",
+        "pipeline.approval",
+        "pipeline.rollout",
+    ] {
+        assert!(audit.contains(action), "{action} missing: {audit}");
+    }
+    assert!(audit.contains("reviewed the card"), "{audit}");
+}

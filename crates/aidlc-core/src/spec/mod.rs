@@ -108,11 +108,14 @@ pub use train::{BuiltinTrainer, ClassWeight, GbdtSection, LogisticSection, Train
 mod evaluate;
 // After the macro, which it uses.
 mod deploy;
+// After the macro, which it uses.
+mod iterate;
 pub use deploy::{
     Approval, DEFAULT_FAILURES_TO_ROLLBACK, DEFAULT_INTERVAL_SECONDS, DEFAULT_MAX_DISAGREEMENT,
     DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_METRIC_DROP, DEFAULT_MAX_PREDICTION_DRIFT,
     DEFAULT_MIN_LABELS, DEFAULT_MIN_REQUESTS, DEFAULT_STEPS, DeploySection, RolloutStep,
 };
+pub use iterate::{IterateSection, IterateStrategy};
 
 pub use evaluate::{
     DEFAULT_BOOTSTRAP, DEFAULT_MIN_SLICE_ROWS, DEFAULT_SLICE_BINS, EvaluateSection, Gate, GateOp,
@@ -361,6 +364,8 @@ pub struct ProblemSpec {
     pub evaluate: EvaluateSection,
     /// `[deploy]`: the rollout policy of new versions.
     pub deploy: DeploySection,
+    /// `[iterate]`: the retraining policy.
+    pub iterate: IterateSection,
     /// `[monitor]`: how deployments are monitored, the alert rules and the alert channels.
     pub monitor: MonitorSpec,
     /// `[runtime]`: where the model runtimes are; the command line's configuration ranks it
@@ -718,6 +723,7 @@ impl ReadSection for ProblemSpec {
             train: r.section(s, "train"),
             evaluate: r.section(s, "evaluate"),
             deploy: r.section(s, "deploy"),
+            iterate: r.section(s, "iterate"),
             monitor: r.section(s, "monitor"),
             runtime: r.section(s, "runtime"),
         }

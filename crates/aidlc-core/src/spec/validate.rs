@@ -89,6 +89,9 @@ pub(crate) fn validate(
     for (key, message) in super::deploy::problems(&spec.deploy) {
         findings.error(key, DiagnosticCode::BadValue, message);
     }
+    for (key, message) in super::iterate::problems(spec) {
+        findings.error(key, DiagnosticCode::BadValue, message);
+    }
     super::monitor::validate(spec, &mut findings);
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod evaluate;
 pub mod features;
 pub mod init;
+pub mod iterate;
 pub mod labels;
 pub mod models;
 pub mod predict;

@@ -3,6 +3,7 @@
 
 use crate::app::{App, now_ms};
 use crate::cli::ServerArgs;
+use crate::commands::iterate::{PipelineSettings, start_scheduler, wants_scheduler};
 use aidlc_server::{AppState, Role, ServerConfig};
 use aidlc_store::AliasPolicy;
 use aidlc_store::predlog::{JetStreamConfig, LocalLogConfig};
@@ -53,6 +54,13 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
     };
     let state = AppState::new(config);
     let controller = state.start_background();
+    // The retraining scheduler runs where the controller does, when [iterate] asks for it.
+    let scheduler = match (role, PipelineSettings::from_app(app, None)) {
+        (Role::All, Ok(settings)) if wants_scheduler(&settings.spec) => {
+            Some(start_scheduler(settings, app.store().await?))
+        }
+        _ => None,
+    };
     // Load every deployed model before taking requests, so the first ones do not pay for it.
     if let Err(e) = state.bind_deployments().await {
         tracing::warn!(error = %e, "a deployment could not be bound; it is retried on its first request");
@@ -70,6 +78,9 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         .context("the server stopped with an error")?;
     if let Some(c) = controller {
         c.abort();
+    }
+    if let Some(s) = scheduler {
+        s.abort();
     }
     state
         .flush_prediction_log()
