@@ -12,6 +12,8 @@ mod alerts;
 mod alerts_backend;
 mod artifacts;
 mod backend;
+mod monitor;
+mod monitor_backend;
 mod postgres;
 pub mod predlog;
 mod splits;
@@ -23,6 +25,7 @@ mod tracking_backend;
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
 pub use alerts::{AlertDelivery, AlertEventRecord, AlertFilter, AlertStore};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
+pub use monitor::{MonitorPoint, MonitorQuery, MonitorStore, MonitorWriteOutcome};
 pub use postgres::PgStore;
 pub use predlog::{
     AckPolicy, AnyPredictionLog, FeatureColumn, FeatureValue, FeatureValues, JetStreamConfig,
@@ -676,5 +679,21 @@ impl AlertStore for Store {
     }
     async fn alert_deliveries(&self, id: &aidlc_core::ids::AlertId) -> Result<Vec<AlertDelivery>> {
         dispatch!(self, s => s.alert_deliveries(id))
+    }
+}
+
+impl MonitorStore for Store {
+    async fn record_monitor_points(
+        &self,
+        ctx: &AuditContext,
+        batch: Vec<MonitorPoint>,
+    ) -> Result<MonitorWriteOutcome> {
+        dispatch!(self, s => s.record_monitor_points(ctx, batch))
+    }
+    async fn monitor_points(&self, query: &MonitorQuery) -> Result<Vec<MonitorPoint>> {
+        dispatch!(self, s => s.monitor_points(query))
+    }
+    async fn latest_monitor_window(&self, endpoint: &str) -> Result<Option<(i64, i64)>> {
+        dispatch!(self, s => s.latest_monitor_window(endpoint))
     }
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0004_splits_labels.sql"),
     ),
     (5, include_str!("../migrations/postgres/0005_alerts.sql")),
+    (6, include_str!("../migrations/postgres/0006_monitor.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -68,3 +69,4 @@ crate::backend::impl_backend!(PgStore, sqlx::Postgres);
 crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
 crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);
 crate::alerts_backend::impl_alerts!(super::PgStore, sqlx::Postgres);
+crate::monitor_backend::impl_monitor!(super::PgStore, sqlx::Postgres);

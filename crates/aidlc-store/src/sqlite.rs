@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0004_splits_labels.sql"),
     ),
     (5, include_str!("../migrations/sqlite/0005_alerts.sql")),
+    (6, include_str!("../migrations/sqlite/0006_monitor.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -75,3 +76,4 @@ crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite);
 crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
 crate::splits_backend::impl_splits!(super::SqliteStore, sqlx::Sqlite);
 crate::alerts_backend::impl_alerts!(super::SqliteStore, sqlx::Sqlite);
+crate::monitor_backend::impl_monitor!(super::SqliteStore, sqlx::Sqlite);
