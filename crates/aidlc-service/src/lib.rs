@@ -10,6 +10,7 @@ pub mod drift;
 pub mod evaluate;
 pub mod features;
 pub mod labels;
+pub mod monitor;
 pub mod rollout;
 pub mod split;
 pub mod train;

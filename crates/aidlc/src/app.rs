@@ -92,5 +92,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Approve(args) => commands::deploy::approve(&app, args).await,
         Command::Rollback(args) => commands::deploy::rollback(&app, args).await,
         Command::Alerts(cmd) => commands::alerts::run(&app, cmd).await,
+        Command::Monitor(cmd) => commands::monitor::run(&app, cmd).await,
     }
 }

@@ -12,6 +12,7 @@ pub mod features;
 pub mod init;
 pub mod labels;
 pub mod models;
+pub mod monitor;
 pub mod predict;
 pub mod server;
 pub mod split;
