@@ -21,6 +21,7 @@ pub mod alerts;
 pub mod error;
 pub mod inference;
 mod mlflow;
+pub mod monitor;
 mod native;
 
 use aidlc_store::{AliasPolicy, AnyPredictionLog, AuditContext, LocalArtifactStore, Store};
@@ -70,6 +71,9 @@ pub struct ServerConfig {
     /// Shadow requests that may wait to be scored before copies are dropped.
     pub shadow_queue: usize,
     pub role: Role,
+    /// The project's monitoring settings (from `aidlc.toml`, read by the binary); with them and
+    /// a prediction log, the `all` server runs the monitor scheduler.
+    pub monitor: Option<aidlc_service::monitor::MonitorSettings>,
 }
 
 /// Shared, cheaply cloned state of every handler: the configuration and the served models.
@@ -100,9 +104,21 @@ impl AppState {
         }
     }
 
-    /// Starts the background work of the server's role: the rollout controller for `all`.
-    pub fn start_background(&self) -> Option<tokio::task::JoinHandle<()>> {
-        (self.config.role == Role::All).then(|| inference::start_controller(self.clone()))
+    /// Starts the background work of the server's role: for `all`, the rollout controller and,
+    /// when monitoring settings and a prediction log are configured, the monitor scheduler.
+    pub fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        if self.config.role != Role::All {
+            return Vec::new();
+        }
+        let mut tasks = vec![inference::start_controller(self.clone())];
+        if let (Some(settings), Some(log)) = (&self.config.monitor, &self.config.prediction_log) {
+            tasks.push(monitor::start_monitor(
+                self.clone(),
+                settings.clone(),
+                Arc::clone(log),
+            ));
+        }
+        tasks
     }
 
     /// Makes every acknowledged prediction durable (an fsync of the local log), for shutdown.

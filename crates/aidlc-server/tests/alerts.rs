@@ -288,6 +288,7 @@ min_severity = "critical"
         prediction_log: None,
         shadow_queue: 64,
         role: aidlc_server::Role::All,
+        monitor: None,
     }));
     let get = |uri: &str| {
         let router = router.clone();

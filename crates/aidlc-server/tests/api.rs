@@ -34,6 +34,7 @@ async fn server() -> Server {
         prediction_log: None,
         shadow_queue: 64,
         role: aidlc_server::Role::All,
+        monitor: None,
     };
     Server {
         router: app(AppState::new(config)),

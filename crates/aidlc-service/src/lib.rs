@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod features;
 pub mod iterate;
 pub mod labels;
+pub mod monitor;
 pub mod rollout;
 pub mod split;
 pub mod train;

@@ -12,6 +12,8 @@ mod alerts;
 mod alerts_backend;
 mod artifacts;
 mod backend;
+mod monitor;
+mod monitor_backend;
 mod pipelines;
 mod pipelines_backend;
 mod postgres;
@@ -25,6 +27,7 @@ mod tracking_backend;
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
 pub use alerts::{AlertDelivery, AlertEventRecord, AlertFilter, AlertStore};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
+pub use monitor::{MonitorPoint, MonitorQuery, MonitorStore, MonitorWriteOutcome};
 pub use pipelines::{ACTIVE_PIPELINE_STATUSES, PipelineRecord, PipelineStore};
 pub use postgres::PgStore;
 pub use predlog::{
@@ -705,5 +708,21 @@ impl PipelineStore for Store {
     }
     async fn list_pipelines(&self, model: Option<&str>, limit: i64) -> Result<Vec<PipelineRecord>> {
         dispatch!(self, s => s.list_pipelines(model, limit))
+    }
+}
+
+impl MonitorStore for Store {
+    async fn record_monitor_points(
+        &self,
+        ctx: &AuditContext,
+        batch: Vec<MonitorPoint>,
+    ) -> Result<MonitorWriteOutcome> {
+        dispatch!(self, s => s.record_monitor_points(ctx, batch))
+    }
+    async fn monitor_points(&self, query: &MonitorQuery) -> Result<Vec<MonitorPoint>> {
+        dispatch!(self, s => s.monitor_points(query))
+    }
+    async fn latest_monitor_window(&self, endpoint: &str) -> Result<Option<(i64, i64)>> {
+        dispatch!(self, s => s.latest_monitor_window(endpoint))
     }
 }

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (5, include_str!("../migrations/postgres/0005_alerts.sql")),
     (7, include_str!("../migrations/postgres/0007_pipelines.sql")),
+    (6, include_str!("../migrations/postgres/0006_monitor.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -70,3 +71,4 @@ crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
 crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);
 crate::alerts_backend::impl_alerts!(super::PgStore, sqlx::Postgres);
 crate::pipelines_backend::impl_pipelines!(super::PgStore, sqlx::Postgres);
+crate::monitor_backend::impl_monitor!(super::PgStore, sqlx::Postgres);

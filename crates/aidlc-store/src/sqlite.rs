@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (5, include_str!("../migrations/sqlite/0005_alerts.sql")),
     (7, include_str!("../migrations/sqlite/0007_pipelines.sql")),
+    (6, include_str!("../migrations/sqlite/0006_monitor.sql")),
 ];
 
 #[derive(Clone, Debug)]
@@ -77,3 +78,4 @@ crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
 crate::splits_backend::impl_splits!(super::SqliteStore, sqlx::Sqlite);
 crate::alerts_backend::impl_alerts!(super::SqliteStore, sqlx::Sqlite);
 crate::pipelines_backend::impl_pipelines!(super::SqliteStore, sqlx::Sqlite);
+crate::monitor_backend::impl_monitor!(super::SqliteStore, sqlx::Sqlite);

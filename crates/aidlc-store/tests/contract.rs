@@ -892,3 +892,115 @@ async fn pipelines_allow_one_active_run_per_model() -> Result<()> {
     }
     Ok(())
 }
+
+fn point(signal: &str, feature: Option<&str>, start: i64, value: f64) -> aidlc_store::MonitorPoint {
+    aidlc_store::MonitorPoint {
+        endpoint: "rain".into(),
+        window_start_ms: start,
+        window_end_ms: start + 1000,
+        signal: signal.into(),
+        feature: feature.map(str::to_string),
+        value,
+        extra: serde_json::json!({ "method": "ks", "start": start }),
+    }
+}
+
+#[tokio::test]
+async fn monitor_points_are_time_series_written_idempotently() -> Result<()> {
+    use aidlc_store::{MonitorQuery, MonitorStore};
+    for b in backends().await? {
+        let s = &b.store;
+        let name = s.backend_name();
+        assert_eq!(s.latest_monitor_window("rain").await?, None);
+        let first = vec![
+            point("drift.share", None, 0, 0.25),
+            point("drift.feature.age", Some("age"), 0, 0.01),
+            point("drift.feature.city", Some("city"), 0, 0.4),
+            point("drift.share", None, 1000, 0.5),
+            // The same identity twice in one batch: the last one is kept.
+            point("drift.feature.age", Some("age"), 1000, 0.7),
+            point("drift.feature.age", Some("age"), 1000, 0.02),
+            point("performance.roc_auc", None, 1000, f64::NAN),
+        ];
+        let outcome = s.record_monitor_points(&ctx("monitor"), first).await?;
+        assert_eq!((outcome.points, outcome.windows), (6, 2), "{name}");
+        // Writing the second window again (new values) replaces its points.
+        let again = vec![
+            point("drift.share", None, 1000, 0.75),
+            point("drift.feature.age", Some("age"), 1000, 0.03),
+        ];
+        s.record_monitor_points(&ctx("monitor"), again).await?;
+        let all = s
+            .monitor_points(&MonitorQuery {
+                endpoint: "rain".into(),
+                ..MonitorQuery::default()
+            })
+            .await?;
+        assert_eq!(all.len(), 6, "{name}: {all:#?}");
+        let got: Vec<(i64, &str, Option<&str>)> = all
+            .iter()
+            .map(|p| (p.window_start_ms, p.signal.as_str(), p.feature.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, "drift.feature.age", Some("age")),
+                (0, "drift.feature.city", Some("city")),
+                (0, "drift.share", None),
+                (1000, "drift.feature.age", Some("age")),
+                (1000, "drift.share", None),
+                (1000, "performance.roc_auc", None),
+            ],
+            "{name}"
+        );
+        assert_eq!(all[3].value, 0.03, "{name}");
+        assert_eq!(all[4].value, 0.75, "{name}");
+        assert!(
+            all[5].value.is_nan(),
+            "{name}: a missing value reads back as NaN"
+        );
+        assert_eq!(
+            all[0].extra,
+            serde_json::json!({"method": "ks", "start": 0})
+        );
+
+        let drift = s
+            .monitor_points(&MonitorQuery {
+                endpoint: "rain".into(),
+                from_ms: Some(1000),
+                to_ms: Some(2000),
+                signal_prefix: Some("drift.feature.".into()),
+            })
+            .await?;
+        assert_eq!(drift.len(), 1, "{name}: {drift:#?}");
+        assert_eq!(drift[0].window_start_ms, 1000);
+        // `_` is not a wildcard in a prefix.
+        let none = s
+            .monitor_points(&MonitorQuery {
+                endpoint: "rain".into(),
+                signal_prefix: Some("drift_".into()),
+                ..MonitorQuery::default()
+            })
+            .await?;
+        assert!(none.is_empty(), "{name}");
+        assert_eq!(s.latest_monitor_window("rain").await?, Some((1000, 2000)));
+        assert_eq!(s.latest_monitor_window("other").await?, None);
+
+        let audit = s
+            .list_audit(&AuditFilter {
+                object_kind: Some("deployment".into()),
+                object_id: Some("rain".into()),
+                limit: None,
+            })
+            .await?;
+        let records: Vec<_> = audit
+            .iter()
+            .filter(|e| e.entry.action == "monitor.record")
+            .collect();
+        assert_eq!(records.len(), 2, "{name}");
+        assert_eq!(records[0].entry.details["windows"], 2);
+        assert_eq!(records[1].entry.details["points"], 2);
+        assert!(s.verify_audit().await?.ok, "{name}");
+    }
+    Ok(())
+}

@@ -588,3 +588,47 @@ async fn segments_are_sealed_by_age() -> Result<()> {
     log.close().await?;
     Ok(())
 }
+
+/// A second process cannot open the folder the server owns; the read-only reader can, and sees
+/// what the owner sees: sealed files, the active tail, a window — while the owner keeps
+/// appending. A torn frame at the tail ends the reader's view of that segment.
+#[tokio::test]
+async fn a_read_only_reader_scans_a_log_another_handle_owns() -> Result<()> {
+    use aidlc_store::predlog::LocalLogReader;
+    let dir = tempfile::tempdir()?;
+    let log = LocalPredictionLog::open(config(dir.path()))?;
+    let second = LocalPredictionLog::open(config(dir.path()));
+    assert!(second.is_err(), "two owners of one folder must conflict");
+
+    let sealed: Vec<_> = (0..40).map(|i| record(i, "churn")).collect();
+    log.append(sealed.clone()).await?;
+    log.seal().await?;
+    let tail: Vec<_> = (40..70).map(|i| record(i, "churn")).collect();
+    log.append(tail.clone()).await?;
+    log.append((0..5).map(|i| record(i, "other")).collect())
+        .await?;
+
+    let reader = LocalLogReader::open(dir.path())?;
+    let all = reader.scan(&everything("churn")).await?;
+    assert_eq!(all, log.scan(&everything("churn")).await?);
+    assert_eq!(all.len(), 70);
+    let window = ScanQuery::window("churn", T0 + 100, T0 + 500);
+    assert_eq!(reader.scan(&window).await?, log.scan(&window).await?);
+    assert_eq!(reader.scan(&window).await?.len(), 40);
+    assert!(reader.append(vec![record(99, "churn")]).await.is_err());
+
+    // More appends after the reader was made are visible to its next scan.
+    log.append((70..80).map(|i| record(i, "churn")).collect())
+        .await?;
+    assert_eq!(reader.scan(&everything("churn")).await?.len(), 80);
+
+    // A half-written frame at the end of the active segment (a write in progress) is not read.
+    let active = wal_files(dir.path())?.pop().context("an active segment")?;
+    let mut f = std::fs::OpenOptions::new().append(true).open(&active)?;
+    f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9])?;
+    drop(f);
+    assert_eq!(reader.scan(&everything("churn")).await?.len(), 80);
+    log.close().await?;
+    assert!(LocalLogReader::open(dir.path().join("missing")).is_err());
+    Ok(())
+}

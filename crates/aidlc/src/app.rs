@@ -93,5 +93,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Loop(cmd) => commands::iterate::run(&app, cmd).await,
         Command::Rollback(args) => commands::deploy::rollback(&app, args).await,
         Command::Alerts(cmd) => commands::alerts::run(&app, cmd).await,
+        Command::Monitor(cmd) => commands::monitor::run(&app, cmd).await,
     }
 }

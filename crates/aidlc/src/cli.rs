@@ -91,6 +91,10 @@ pub enum Command {
     /// Iteration: the governed retraining pipeline (`[iterate]`) and where each model is in the loop.
     #[command(subcommand, name = "loop")]
     Loop(LoopCommand),
+    /// Monitoring: drift, prediction drift, performance and concept drift per window of the
+    /// prediction log (`run`), the latest window (`status`).
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +125,31 @@ pub struct LoopApproveArgs {
     /// Why (recorded in the audit log).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// Monitor the complete `[monitor] window`s of a time range, store the results and run the
+    /// `[monitor.alerts]` rules on them (alerts go to `[monitor.channels]`).
+    Run(MonitorRunArgs),
+    /// The signals of the endpoint's latest monitored window.
+    Status { endpoint: String },
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorRunArgs {
+    pub endpoint: String,
+    /// Start of the range: an RFC 3339 time (`2025-06-01T00:00:00Z`) or milliseconds since the
+    /// epoch; default: after the last stored window, else the serving version's first prediction.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the range (exclusive), same forms; default: now.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// The prediction log: a folder (read-only, so a running server may own it) or
+    /// `nats://HOST:PORT`; default: `.aidlc/predictions` beside the artifact folder.
+    #[arg(long, value_name = "DIR|URL")]
+    pub prediction_log: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

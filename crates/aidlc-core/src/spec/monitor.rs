@@ -47,6 +47,10 @@ pub const SIGNAL_FAMILIES: &[&str] = &[
     "performance.",
     "estimated.",
     "multivariate",
+    "prediction_drift.label",
+    "decay.",
+    "concept.adwin",
+    "concept.ddm",
 ];
 
 keyword_enum! {
@@ -240,6 +244,10 @@ pub struct MonitorSpec {
     pub interval: Option<LabelDelay>,
     /// How much of the prediction log one run reads; [`DEFAULT_MONITOR_WINDOW`] when not written.
     pub window: Option<LabelDelay>,
+    /// The drift method for every feature: `auto` (Evidently's choice per feature, the default)
+    /// or a method name of the statistics crate (`ks`, `psi`, `wasserstein`, …); the monitor
+    /// rejects a name it does not know.
+    pub method: Option<String>,
     /// `[monitor.alerts.<name>]`: rule name → rule.
     pub alerts: BTreeMap<String, AlertRuleSection>,
     /// `[monitor.channels.<name>]`: channel name → channel.
@@ -360,6 +368,7 @@ impl ReadSection for MonitorSpec {
         MonitorSpec {
             interval: r.parsed(s, "interval", DURATION_EXPECTED, duration),
             window: r.parsed(s, "window", DURATION_EXPECTED, duration),
+            method: r.text(s, "method"),
             alerts: r.section_map(
                 s,
                 "alerts",

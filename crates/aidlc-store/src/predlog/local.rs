@@ -527,7 +527,7 @@ fn recover_segment(path: &Path) -> PredictionLogResult<bool> {
     Ok(records > 0)
 }
 
-fn parse_sealed_name(name: &str) -> Option<(u64, i64, i64, String)> {
+pub(super) fn parse_sealed_name(name: &str) -> Option<(u64, i64, i64, String)> {
     let mut parts = name.split('.');
     let seq = parts.next()?.parse().ok()?;
     let min_ms = parts.next()?.parse().ok()?;

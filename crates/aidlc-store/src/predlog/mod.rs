@@ -30,10 +30,12 @@ mod codec;
 mod columnar;
 mod jetstream;
 mod local;
+mod reader;
 
 pub use columnar::{FeatureColumn, FeatureValues, PredictionFrame};
 pub use jetstream::{JetStreamConfig, JetStreamPredictionLog};
 pub use local::{AckPolicy, LocalLogConfig, LocalPredictionLog};
+pub use reader::LocalLogReader;
 
 use serde::{Deserialize, Serialize};
 use std::future::Future;

@@ -13,6 +13,7 @@ pub mod init;
 pub mod iterate;
 pub mod labels;
 pub mod models;
+pub mod monitor;
 pub mod predict;
 pub mod server;
 pub mod split;

@@ -51,6 +51,7 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         prediction_log,
         shadow_queue: args.shadow_queue,
         role,
+        monitor: monitor_settings(app),
     };
     let state = AppState::new(config);
     let controller = state.start_background();
@@ -76,8 +77,8 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
     aidlc_server::serve(listener, state.clone(), shutdown_signal())
         .await
         .context("the server stopped with an error")?;
-    if let Some(c) = controller {
-        c.abort();
+    for task in controller {
+        task.abort();
     }
     if let Some(s) = scheduler {
         s.abort();
@@ -104,16 +105,29 @@ async fn open_prediction_log(
                 .with_context(|| format!("cannot open the prediction log on {url}"))?,
         )),
         Some(dir) => local_log(dir.into())?,
-        None => {
-            let dir = app
-                .settings
-                .artifacts
-                .parent()
-                .map_or_else(|| "predictions".into(), |p| p.join("predictions"));
-            local_log(dir)?
-        }
+        None => local_log(default_prediction_log_dir(app))?,
     };
     Ok(Some(Arc::new(log)))
+}
+
+/// The monitoring settings of the project's `aidlc.toml`; without a readable spec the server
+/// serves without scheduled monitoring (and says so).
+fn monitor_settings(app: &App) -> Option<aidlc_service::monitor::MonitorSettings> {
+    match crate::commands::monitor::settings(app) {
+        Ok(settings) => Some(settings),
+        Err(e) => {
+            tracing::warn!(error = %e, "no scheduled monitoring");
+            None
+        }
+    }
+}
+
+/// `predictions` beside the artifact folder (`.aidlc/predictions` by default).
+pub fn default_prediction_log_dir(app: &App) -> std::path::PathBuf {
+    app.settings
+        .artifacts
+        .parent()
+        .map_or_else(|| "predictions".into(), |p| p.join("predictions"))
 }
 
 fn local_log(dir: std::path::PathBuf) -> anyhow::Result<AnyPredictionLog> {
@@ -207,6 +221,7 @@ impl BackgroundServer {
                         prediction_log: None,
                         shadow_queue: aidlc_server::inference::DEFAULT_SHADOW_QUEUE,
                         role: Role::All,
+                        monitor: None,
                     };
                     let _ = ready_tx.send(Ok(format!("http://{addr}")));
                     let _ = aidlc_server::serve(listener, AppState::new(config), async {
