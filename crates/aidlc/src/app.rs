@@ -91,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => commands::deploy::run(&app, args).await,
         Command::Approve(args) => commands::deploy::approve(&app, args).await,
         Command::Loop(cmd) => commands::iterate::run(&app, cmd).await,
+        Command::Demo(args) => commands::demo::run(&app, args).await,
         Command::Rollback(args) => commands::deploy::rollback(&app, args).await,
         Command::Alerts(cmd) => commands::alerts::run(&app, cmd).await,
         Command::Monitor(cmd) => commands::monitor::run(&app, cmd).await,

@@ -95,6 +95,20 @@ pub enum Command {
     /// prediction log (`run`), the latest window (`status`).
     #[command(subcommand)]
     Monitor(MonitorCommand),
+    /// The whole loop on the bundled rainfall data in a fresh folder: frame, train, evaluate,
+    /// deploy through the real server, replay the following days as traffic, monitor, alert,
+    /// retrain, canary, promote — with a timeline of every decision and its evidence.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The fresh folder the demo project is built in.
+    #[arg(long, default_value = "aidlc-demo", value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+    /// Replay only this many days after the change (default: every remaining day).
+    #[arg(long, value_name = "N")]
+    pub days: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod config;
 pub mod data;
+pub mod demo;
 pub mod deploy;
 pub mod drift;
 pub mod evaluate;
