@@ -106,9 +106,9 @@ pub struct DemoArgs {
     /// The fresh folder the demo project is built in.
     #[arg(long, default_value = "aidlc-demo", value_name = "DIR")]
     pub dir: std::path::PathBuf,
-    /// Replay only this many days after the change (default: every remaining day).
-    #[arg(long, value_name = "N")]
-    pub days: Option<usize>,
+    /// How many days after the documented change to replay as traffic.
+    #[arg(long, default_value_t = 1200, value_name = "N")]
+    pub days: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,7 +25,7 @@ use aidlc_service::train::{TrainData, TrainRequest, train};
 use aidlc_store::predlog::{LocalLogConfig, LocalPredictionLog};
 use aidlc_store::{
     AlertFilter, AlertStore, AliasPolicy, AnyPredictionLog, DeploymentStore, LabelStore,
-    LocalArtifactStore, MonitorQuery, MonitorStore, NewLabel, PipelineStore, RegistryStore,
+    LocalArtifactStore, MonitorQuery, MonitorStore, NewLabel, RegistryStore,
 };
 use anyhow::{Context, bail};
 use std::io::{Read, Write};
@@ -44,13 +44,16 @@ const ENDPOINT: &str = "rain";
 /// monitoring rules, and the retraining policy.
 const DEMO_POLICY: &str = r#"
 # Added by `aidlc demo`: rollouts, monitoring and retraining in simulated days.
+# A model retrained after a concept change is expected to disagree with the decayed champion,
+# so the canary is judged on the labels that arrive (the primary metric), not on agreement.
 [deploy]
-steps = ["25%", "100%"]
-interval = "7d"
-min_requests = 5
+steps = ["50%", "100%"]
+interval = "60d"
+min_requests = 10
+min_labels = 10
 failures_to_rollback = 2
-max_disagreement = 0.5
-max_prediction_drift = 2.0
+max_disagreement = 1.0
+max_prediction_drift = 100.0
 
 [monitor]
 interval = "1d"
@@ -69,9 +72,10 @@ severity = "warning"
 cooldown = "30d"
 
 [iterate]
+schedule = "0 0 1 * *"
 triggers = ["decay.*"]
 data = "data/seen.csv"
-recent = "1000d"
+recent = "900d"
 endpoint = "rain"
 strategy = "canary"
 "#;
@@ -122,6 +126,19 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
     let spec_path = app.settings.spec_path();
     let mut spec_text = std::fs::read_to_string(&spec_path)?;
+    // A challenger must also do at least as well as the champion on the same held-out days.
+    spec_text = spec_text.replacen(
+        "[evaluate.gates]\n",
+        "[evaluate.gates]\nbeats_champion = \"roc_auc >= champion\"\n",
+        1,
+    );
+    // Monthly challengers are judged on about 135 held-out days, where calibration error has a
+    // wide sampling spread: the demo judges it at 0.10 instead of the example's 0.05.
+    spec_text = spec_text.replacen(
+        "calibrated = \"ece <= 0.05\"",
+        "calibrated = \"ece <= 0.10\"",
+        1,
+    );
     spec_text.push_str(DEMO_POLICY);
     std::fs::write(&spec_path, &spec_text)?;
     let spec = aidlc_core::spec::ProblemSpec::parse(&spec_text, &spec_path.display().to_string())?;
@@ -137,9 +154,7 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let lines: Vec<&str> = all.lines().collect();
     let header = lines[0];
     let rows = &lines[1..];
-    let last = args
-        .days
-        .map_or(rows.len(), |d| (CHANGE_ROW + d).min(rows.len()));
+    let last = (CHANGE_ROW + args.days).min(rows.len());
     std::fs::write(
         dir.join("data/early.csv"),
         lines[..=CHANGE_ROW].join("\n") + "\n",
@@ -260,7 +275,8 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("no rain column")?;
     let mut seen_alerts = std::collections::HashSet::new();
     let mut last_rollout: Option<(String, String)> = None;
-    let mut pipelines_started = 0;
+    let mut pending_labels = Vec::new();
+    let window_days = monitor.window_ms() / DAY_MS;
     for day in CHANGE_ROW..last {
         clock.store(day_ms(day as i64) + DAY_MS / 2, Ordering::SeqCst);
         let fields: Vec<&str> = rows[day].split(',').collect();
@@ -283,34 +299,33 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if status != 200 {
             bail!("day {day}: the server answered {status}");
         }
-        // The label of yesterday arrives today (the framed delay: 1 day).
-        if day > CHANGE_ROW {
-            let prev = day - 1;
-            let value = rows[prev]
-                .split(',')
-                .nth(label_at)
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            store
-                .record_labels(
-                    &ctx(None),
-                    vec![NewLabel {
-                        name: "rain".into(),
-                        key: format!("day-{prev}"),
-                        value: Some(value),
-                        available_at_ms: day_ms(day as i64),
-                        event_at_ms: Some(day_ms(prev as i64)),
-                        source: "demo replay".into(),
-                    }],
-                )
-                .await?;
-        }
-        // Once a simulated day: monitoring, alerts, the retraining trigger, the controller.
+        // Each day's label arrives a day later (the framed delay). They are written when a
+        // monitoring window closes, with the day each became available: nothing reads them
+        // in between, and one transaction per window keeps the replay fast.
+        pending_labels.push(NewLabel {
+            name: "rain".into(),
+            key: format!("day-{day}"),
+            value: Some(
+                rows[day]
+                    .split(',')
+                    .nth(label_at)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+            ),
+            available_at_ms: day_ms(day as i64 + 1),
+            event_at_ms: Some(day_ms(day as i64)),
+            source: "demo replay".into(),
+        });
         clock.store(day_ms(day as i64 + 1), Ordering::SeqCst);
-        aidlc_server::monitor::tick(&state, &monitor, &log)
-            .await
-            .map_err(|e| anyhow::anyhow!("monitoring: {e}"))?;
+        if (day as i64 + 1) % window_days == 0 {
+            store
+                .record_labels(&ctx(None), std::mem::take(&mut pending_labels))
+                .await?;
+            aidlc_server::monitor::tick(&state, &monitor, &log)
+                .await
+                .map_err(|e| anyhow::anyhow!("monitoring: {e}"))?;
+        }
         let open = store
             .list_alerts(&AlertFilter {
                 endpoint: Some(ENDPOINT.into()),
@@ -333,31 +348,24 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        let trigger = open.iter().find(|a| {
-            spec.iterate
-                .triggers
-                .iter()
-                .any(|p| match p.strip_suffix('*') {
-                    Some(prefix) => a.state.key.signal.starts_with(prefix),
-                    None => *p == a.state.key.signal,
-                })
-        });
-        let active = store
-            .list_pipelines(Some("rainfall"), 1)
-            .await?
-            .first()
-            .is_some_and(|p| aidlc_store::ACTIVE_PIPELINE_STATUSES.contains(&p.status.as_str()));
+        // The retraining policy as the server's scheduler applies it: the schedule, or a
+        // trigger alert opened since the model's last pipeline; never during a rollout.
         let rolling = rollouts::status(&store, ENDPOINT)
             .await?
             .1
             .is_some_and(|r| r.is_active());
-        if let Some(a) = trigger.filter(|_| !active && !rolling && pipelines_started < 3) {
-            pipelines_started += 1;
+        let now = clock.load(Ordering::SeqCst);
+        let due = if rolling {
+            None
+        } else {
+            crate::commands::iterate::due(&settings, &store, now - DAY_MS, now).await?
+        };
+        if let Some(trigger) = due {
             // The data known today: every day so far with its label.
             std::fs::write(dir.join("data/seen.csv"), lines[..=day].join("\n") + "\n")?;
             let request = iterate::PipelineRequest {
                 train: base_train(&settings),
-                trigger: format!("alert:{}/{}", a.state.key.rule, a.state.key.signal),
+                trigger,
                 alias_policy: AliasPolicy::default(),
                 work_dir: dir.join(".aidlc/pipelines"),
             };
@@ -519,6 +527,17 @@ fn pipeline_summary(state: &serde_json::Value) -> String {
         })
         .collect();
     let mut out = steps.join(" → ");
+    let failed: Vec<&str> = state["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["evidence"]["gates"].as_array().into_iter().flatten())
+        .filter(|g| g["status"] == "fail")
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    if !failed.is_empty() {
+        out.push_str(&format!(" (failed: {})", failed.join(", ")));
+    }
     if let Some(v) = state["challenger"].as_i64() {
         out.push_str(&format!("; challenger version {v}"));
     }

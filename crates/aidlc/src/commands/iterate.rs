@@ -358,7 +358,7 @@ async fn run_on_own_thread(
 }
 
 /// What should start a pipeline now, if anything.
-async fn due(
+pub(crate) async fn due(
     settings: &PipelineSettings,
     store: &Store,
     last_check: i64,
