@@ -433,7 +433,7 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map(|p| (p.window_start_ms / DAY_MS, p.value))
         .collect();
     perf.sort_by_key(|p| p.0);
-    for chunk in perf.chunks(((perf.len() + 7) / 8).max(1)) {
+    for chunk in perf.chunks(perf.len().div_ceil(8).max(1)) {
         let mean = chunk.iter().map(|p| p.1).sum::<f64>() / chunk.len() as f64;
         t.say(
             Some(chunk[0].0),
