@@ -180,7 +180,7 @@ pub fn page(section: &str, title: &str, body: &str) -> String {
     let mut h = String::with_capacity(body.len() + 2048);
     let _ = write!(
         h,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{} · aidlc</title><link rel="stylesheet" href="/ui/assets/app.css"><script src="/ui/assets/app.js"></script></head><body data-page="{}"><header><a class="brand" href="/ui">aidlc</a><nav>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{} · aidlc</title><link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/ui/assets/app.css"><script src="/ui/assets/app.js"></script></head><body data-page="{}"><header><a class="brand" href="/ui">aidlc</a><nav>"#,
         esc(title),
         esc(section)
     );

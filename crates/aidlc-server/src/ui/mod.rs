@@ -23,6 +23,7 @@ use axum::routing::get;
 
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
+const FAVICON: &str = include_str!("assets/favicon.svg");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/", get(|| async { Redirect::to("/ui") }))
         .route("/ui/assets/app.js", get(app_js))
         .route("/ui/assets/app.css", get(app_css))
+        .route("/ui/assets/favicon.svg", get(favicon))
+        // Browsers ask for the icon at the root whatever the page says.
+        .route("/favicon.ico", get(favicon))
         .route("/ui/datasets", get(datasets::list))
         .route("/ui/datasets/{name}", get(datasets::show))
         .route("/ui/runs", get(runs::list))
@@ -69,6 +73,17 @@ async fn app_css() -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         APP_CSS,
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        FAVICON,
     )
         .into_response()
 }

@@ -20,6 +20,8 @@ const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i64 = 500;
 /// Param and metric columns shown in the table; the run page has them all.
 const MAX_COLUMNS: usize = 8;
+/// Characters of a param value shown in the table.
+const PARAM_CHARS: usize = 24;
 /// Points of one metric's history drawn in a chart.
 const MAX_HISTORY: i64 = 25_000;
 
@@ -217,18 +219,18 @@ pub async fn list(State(s): State<AppState>, RawQuery(q): RawQuery) -> UiResult 
         let _ = write!(h, "<th>{}</th>", sort_header(label, field));
     }
     h.push_str("<th>duration</th><th>experiment</th>");
-    for k in &param_keys {
-        let _ = write!(
-            h,
-            r#"<th class="param">{}</th>"#,
-            sort_header(k, &ident("params", k))
-        );
-    }
     for k in &metric_keys {
         let _ = write!(
             h,
             r#"<th class="metric">{}</th>"#,
             sort_header(k, &ident("metrics", k))
+        );
+    }
+    for k in &param_keys {
+        let _ = write!(
+            h,
+            r#"<th class="param">{}</th>"#,
+            sort_header(k, &ident("params", k))
         );
     }
     h.push_str("</tr></thead><tbody>");
@@ -250,17 +252,25 @@ pub async fn list(State(s): State<AppState>, RawQuery(q): RawQuery) -> UiResult 
                 .map_or_else(String::new, |e| super::html::duration(e - r.start_time)),
             exp = esc(&exp)
         );
+        for k in &metric_keys {
+            let v = r.metrics.iter().find(|m| &m.key == k).map(|m| num(m.value));
+            let _ = write!(h, r#"<td class="num">{}</td>"#, v.unwrap_or_default());
+        }
+        // Long values (feature lists) are cut in the table; the run page has them whole.
         for k in &param_keys {
             let v = r
                 .params
                 .iter()
                 .find(|p| &p.key == k)
-                .map(|p| p.value.as_str());
-            let _ = write!(h, "<td>{}</td>", esc(v.unwrap_or("")));
-        }
-        for k in &metric_keys {
-            let v = r.metrics.iter().find(|m| &m.key == k).map(|m| num(m.value));
-            let _ = write!(h, r#"<td class="num">{}</td>"#, v.unwrap_or_default());
+                .map_or("", |p| p.value.as_str());
+            let shown: String = v.chars().take(PARAM_CHARS).collect();
+            let _ = write!(
+                h,
+                r#"<td title="{}">{}{}</td>"#,
+                esc(v),
+                esc(&shown),
+                if shown.len() < v.len() { "…" } else { "" }
+            );
         }
         h.push_str("</tr>");
     }
