@@ -440,6 +440,12 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
     let mut server = Server(server);
     let base = format!("http://{addr}");
     let runs = sweep(&addr);
+    // A run whose name is markup: the pages must show it as text.
+    api(
+        &addr,
+        "/api/2.0/mlflow/runs/create",
+        json!({"experiment_id": "0", "run_name": "<b id=injected>bold</b>", "start_time": 500}),
+    );
 
     // Shadow traffic until the rollout has passed its step and waits for a person.
     let stop = Arc::new(AtomicBool::new(false));
@@ -509,7 +515,16 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
     // Runs: the table, a filter typed into the form, sorting and paging.
     b.check_page(&base, "/ui/runs", "runs");
     let rows = b.eval("return document.querySelectorAll('#runs tbody tr').length");
-    assert_eq!(rows, json!(14), "12 sweep runs and 2 training runs");
+    assert_eq!(
+        rows,
+        json!(15),
+        "12 sweep runs, 2 training runs, the markup one"
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('#injected') === null && document.body.textContent.includes('<b id=injected>bold</b>')"),
+        json!(true),
+        "a run name is escaped, not interpreted"
+    );
     let input = b.find("#run-filter input[name=filter]");
     b.call(
         "POST",
