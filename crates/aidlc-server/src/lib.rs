@@ -12,6 +12,8 @@
 //! - `/api/v1/alerts`: the alerts the monitoring rules raised ([`alerts`], which also delivers
 //!   them to webhook and Slack channels over HTTP).
 //! - `/health`.
+//! - `/ui/...` ([`ui`]): the web dashboard, server-rendered HTML with its assets compiled in;
+//!   `/` redirects there.
 //!
 //! [`app`] builds the router; it needs no socket, so tests drive it with
 //! `tower::ServiceExt::oneshot`. Handlers are thin: extract, call one function, convert. Errors
@@ -23,6 +25,7 @@ pub mod inference;
 mod mlflow;
 pub mod monitor;
 mod native;
+pub mod ui;
 
 use aidlc_store::{AliasPolicy, AnyPredictionLog, AuditContext, LocalArtifactStore, Store};
 use axum::Router;
@@ -173,6 +176,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(mlflow::extra_routes())
                 .merge(native::routes())
                 .merge(inference::routes(true))
+                .merge(ui::routes())
         }
         Role::Inference => Router::new()
             .merge(native::health_routes())
