@@ -225,6 +225,28 @@ impl Browser {
         }
     }
 
+    /// Marks the current document, so [`Browser::wait_navigated`] can tell the next one from it
+    /// (after a click the old page still says it is ready until the new one replaces it).
+    fn mark_stale(&self) {
+        self.eval("document.body.setAttribute('data-stale', '1'); return null");
+    }
+
+    /// Waits until a new document replaced the marked one and its script finished.
+    fn wait_navigated(&self) {
+        let started = Instant::now();
+        while self.eval(
+            "return !!document.body && !document.body.hasAttribute('data-stale') && document.body.getAttribute('data-ready') === '1'",
+        ) != json!(true)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no new page after the click on {}",
+                self.eval("return location.href")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn find(&self, css: &str) -> String {
         let v = self.call(
             "POST",
@@ -532,8 +554,9 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
         Some(json!({"text": "metrics.acc > 0.8 and params.lr = '0.1'"})),
     );
     let submit = b.find("#run-filter button[type=submit]");
+    b.mark_stale();
     b.call("POST", &format!("/element/{submit}/click"), Some(json!({})));
-    b.wait_ready();
+    b.wait_navigated();
     // acc ends at 0.4 + i/20: above 0.8 for i ≥ 9; lr = 0.1 for i ≡ 1 (mod 3): run 10 only.
     let names = b.eval(
         "return Array.from(document.querySelectorAll('#runs tbody tr td:nth-child(2)')).map(td => td.textContent)",
@@ -566,8 +589,9 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
         "runs-page-1",
     );
     let next = b.find("#next-page");
+    b.mark_stale();
     b.call("POST", &format!("/element/{next}/click"), Some(json!({})));
-    b.wait_ready();
+    b.wait_navigated();
     let names = b.eval(
         "return Array.from(document.querySelectorAll('#runs tbody tr td:nth-child(2)')).map(td => td.textContent)",
     );
