@@ -90,7 +90,10 @@ fn close(name: &str, native: &Predictions, onnx: &Predictions) -> f64 {
 
 #[test]
 fn trained_models_export() {
-    assert!(support::runtime_ready());
+    // Without ONNX Runtime this skips with a line saying so (CI requires it: AIDLC_REQUIRE_ORT=1).
+    if !support::runtime_ready() {
+        return;
+    }
     let (frame, s) = data(3000, 1);
     let (test, ts) = data(2000, 2);
     let bin = |s: &[f64]| s.iter().map(|&v| usize::from(v > 0.0)).collect::<Vec<_>>();
