@@ -19,6 +19,10 @@ struct Server {
 }
 
 async fn server() -> Server {
+    server_with_role(aidlc_server::Role::All).await
+}
+
+async fn server_with_role(role: aidlc_server::Role) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("aidlc.db").display().to_string())
         .await
@@ -33,7 +37,7 @@ async fn server() -> Server {
         default_endpoint: None,
         prediction_log: None,
         shadow_queue: 64,
-        role: aidlc_server::Role::All,
+        role,
         monitor: None,
     };
     Server {
@@ -380,4 +384,48 @@ async fn champion_needs_a_passing_report_through_both_apis() {
     );
     let (_, health) = s.call(Method::GET, "/health", None).await;
     assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn an_inference_replica_serves_inference_and_nothing_that_writes() {
+    let s = server_with_role(aidlc_server::Role::Inference).await;
+    let (status, body) = s.call(Method::GET, "/health", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = s.call(Method::GET, "/api/v1/deployments", None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Inference routes are there: an unknown endpoint is the inference 404, not "no route".
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/endpoints/nowhere/predict",
+            Some(json!({"rows": [{"x": 1}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST", "{body}");
+    // The MLflow API, registry writes, deployment writes and rollout decisions are absent.
+    for (method, path) in [
+        (Method::POST, "/api/2.0/mlflow/experiments/create"),
+        (Method::PUT, "/api/v1/models/m/aliases/champion"),
+        (Method::POST, "/api/v1/deployments/rain/approve"),
+        (Method::POST, "/api/v1/deployments/rain/rollback"),
+    ] {
+        let (status, body) = s.call(method.clone(), path, Some(json!({}))).await;
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {status} {body}"
+        );
+        assert_ne!(
+            body["error_code"], "RESOURCE_DOES_NOT_EXIST",
+            "{method} {path}: {body}"
+        );
+    }
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            "/api/v1/deployments/rain",
+            Some(json!({"model": "m", "alias": "champion"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
