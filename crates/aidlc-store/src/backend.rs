@@ -27,10 +27,13 @@ macro_rules! impl_backend {
 
         /// Commits on success and rolls back explicitly on error: a dropped transaction would
         /// only roll back lazily, leaving the write lock held by an idle pooled connection.
-        async fn finish<T>(tx: Tx, result: Result<T>) -> Result<T> {
+        /// A commit is then counted, so the store's durability policy knows there is something
+        /// to sync.
+        async fn finish<T>(store: &$store, tx: Tx, result: Result<T>) -> Result<T> {
             match result {
                 Ok(v) => {
                     tx.commit().await?;
+                    store.committed();
                     Ok(v)
                 }
                 Err(e) => {
@@ -237,7 +240,7 @@ macro_rules! impl_backend {
                         Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_project(&self, name: &str) -> Result<Option<Project>> {
@@ -330,7 +333,7 @@ macro_rules! impl_backend {
                         Ok(out)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_dataset_version(&self, name: &str, version: Option<i64>) -> Result<Option<DatasetVersion>> {
@@ -420,7 +423,7 @@ macro_rules! impl_backend {
                         Ok(runs)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_run(&self, id: &RunId) -> Result<Option<Run>> {
@@ -456,7 +459,7 @@ macro_rules! impl_backend {
                         Ok(run)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
         }
 
@@ -506,7 +509,7 @@ macro_rules! impl_backend {
                         Ok(out)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_model_version(&self, model: &str, version: i64) -> Result<Option<ModelVersion>> {
@@ -570,7 +573,7 @@ macro_rules! impl_backend {
                         Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_alias(&self, model: &str, alias: &str) -> Result<Option<i64>> {
@@ -614,7 +617,7 @@ macro_rules! impl_backend {
                         Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_deployment(&self, endpoint: &str) -> Result<Option<Deployment>> {
@@ -639,7 +642,7 @@ macro_rules! impl_backend {
                         Ok(entries)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {

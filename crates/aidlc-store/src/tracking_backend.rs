@@ -471,7 +471,7 @@ macro_rules! impl_tracking {
                         Ok(id)
                     }
                     .await;
-                    let id = finish(tx, result).await?;
+                    let id = finish(self, tx, result).await?;
                     self.get_experiment(id).await?.ok_or_else(|| not_found("experiment", id.to_string()))
                 }
 
@@ -539,7 +539,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn set_experiment_tag(&self, ctx: &AuditContext, id: i64, tag: KeyValue) -> Result<()> {
@@ -561,7 +561,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn create_tracked_run(&self, ctx: &AuditContext, run: NewTrackedRun) -> Result<TrackedRun> {
@@ -605,7 +605,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_tracked_run(&id).await?.ok_or_else(|| not_found("run", id))
                 }
 
@@ -642,7 +642,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_tracked_run(id).await?.ok_or_else(|| not_found("run", id))
                 }
 
@@ -663,7 +663,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn log_batch(&self, ctx: &AuditContext, run_id: &str, batch: LogBatch) -> Result<()> {
@@ -688,7 +688,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_run_tag(&self, ctx: &AuditContext, run_id: &str, key: &str) -> Result<()> {
@@ -708,7 +708,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn metric_history(&self, run_id: &str, key: &str, max_results: i64, offset: i64) -> Result<Page<Metric>> {
@@ -779,7 +779,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn create_logged_model(&self, ctx: &AuditContext, model: NewLoggedModel) -> Result<LoggedModel> {
@@ -826,7 +826,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_logged_model(&id).await?.ok_or_else(|| not_found("logged model", id))
                 }
 
@@ -855,7 +855,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_logged_model(id).await?.ok_or_else(|| not_found("logged model", id))
                 }
 
@@ -882,7 +882,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn search_logged_models(&self, search: &LoggedModelSearch) -> Result<Page<LoggedModel>> {
@@ -1068,7 +1068,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_registered_model(name).await?.ok_or_else(|| not_found("registered model", name))
                 }
 
@@ -1111,7 +1111,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_registered_model(&self, ctx: &AuditContext, name: &str) -> Result<()> {
@@ -1133,7 +1133,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn create_registry_version(&self, ctx: &AuditContext, v: NewRegistryVersion) -> Result<RegistryVersion> {
@@ -1206,7 +1206,7 @@ macro_rules! impl_tracking {
                         Ok(next)
                     }
                     .await;
-                    let version = finish(tx, result).await?;
+                    let version = finish(self, tx, result).await?;
                     self.get_registry_version(&v.model, version).await?.ok_or_else(|| not_found("model version", format!("{}/{version}", v.model)))
                 }
 
@@ -1272,7 +1272,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_registry_version(model, version).await?.ok_or_else(|| not_found("model version", format!("{model}/{version}")))
                 }
 
@@ -1293,7 +1293,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_model_version_tag(&self, ctx: &AuditContext, model: &str, version: i64, key: &str) -> Result<()> {
@@ -1311,7 +1311,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn set_governed_alias(&self, ctx: &AuditContext, policy: &AliasPolicy, model: &str, alias: &str, version: i64) -> Result<AliasChange> {
@@ -1386,7 +1386,7 @@ macro_rules! impl_tracking {
                         Ok(change)
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_alias(&self, ctx: &AuditContext, model: &str, alias: &str) -> Result<()> {
@@ -1404,7 +1404,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn resolve_alias(&self, model: &str, alias: &str) -> Result<Option<RegistryVersion>> {
@@ -1449,7 +1449,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     Ok(EvaluationReport { id, data: report, created_by: ctx.actor.clone(), created_at_ms: ctx.at_ms })
                 }
 
