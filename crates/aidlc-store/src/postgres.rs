@@ -66,6 +66,6 @@ impl PgStore {
     }
 }
 
-crate::backend::impl_backend!(PgStore, sqlx::Postgres);
+crate::backend::impl_backend!(PgStore, sqlx::Postgres, false);
 crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
 crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);

@@ -26,6 +26,13 @@ use std::time::Duration;
 /// window, the same as the prediction log's.
 pub const WAL_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Pages the WAL may hold before a commit checkpoints it into the database file (SQLite's
+/// default is 1,000). A tracking write touches many index pages (a 100-metric batch writes one
+/// entry per metric key), so at the default every few batches paid for a checkpoint and its two
+/// fsyncs; at 10,000 pages (about 40 MB of WAL) a page rewritten by many commits is copied once
+/// per checkpoint.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 /// Migrations by schema version. Each version is applied once, in ascending order, whatever the
 /// order in which features added them; the applied versions are kept in `schema_version`.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -40,7 +47,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
+    /// Connections for reads outside write transactions.
     pub(crate) pool: SqlitePool,
+    /// The one connection of this process that writes. SQLite lets one writer in at a time
+    /// anyway; a single connection keeps its page cache valid from one write to the next
+    /// (any other connection's commit empties a connection's cache), and in-process writers
+    /// queue here instead of polling SQLite's busy lock.
+    writer: SqlitePool,
     /// The WAL syncer's shared state, in `normal` mode; `full` mode needs none.
     wal: Option<Arc<WalSync>>,
 }
@@ -66,22 +79,31 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(60));
+            .busy_timeout(Duration::from_secs(60))
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
+        // A pinged connection costs a round trip to its worker thread on every acquire, and a
+        // local file cannot drop a connection the way a network server can.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         let wal = match sync {
             StoreSync::Normal => Some(WalSync::start(path).map_err(sqlx::Error::Io)?),
             StoreSync::Full => None,
         };
-        let store = Self { pool, wal };
+        let store = Self { pool, writer, wal };
         store.migrate().await?;
         Ok(store)
     }
 
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Called after every commit of a write, so the syncer knows the WAL has new frames.
@@ -234,6 +256,6 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite);
+crate::backend::impl_backend!(SqliteStore, sqlx::Sqlite, true);
 crate::tracking_backend::impl_tracking!(super::SqliteStore, sqlx::Sqlite, true);
 crate::splits_backend::impl_splits!(super::SqliteStore, sqlx::Sqlite);

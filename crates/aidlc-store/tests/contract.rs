@@ -379,6 +379,10 @@ async fn sqlite_sync_modes() -> Result<()> {
             .fetch_one(store.pool())
             .await?;
         assert_eq!(got, level, "{sync}");
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(store.pool())
+            .await?;
+        assert_eq!(pages, 10_000);
         store
             .create_dataset_versions(&ctx("ana"), vec![dataset("rain", b"x")])
             .await?;
