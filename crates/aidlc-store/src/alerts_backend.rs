@@ -234,7 +234,7 @@ macro_rules! impl_alerts {
                         Ok(out)
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn current_alerts(&self, endpoints: &[String]) -> Result<Vec<Alert>> {
@@ -342,7 +342,7 @@ macro_rules! impl_alerts {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn alert_deliveries(&self, id: &AlertId) -> Result<Vec<AlertDelivery>> {

@@ -8,7 +8,7 @@
 pub(crate) const INSERT_CHUNK: usize = 500;
 
 macro_rules! impl_backend {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $multi_statement:expr) => {
         use aidlc_core::audit::{AuditEntry, AuditVerification, NewAuditEntry, Verifier};
         use aidlc_core::ids::{DatasetVersionId, ModelVersionId, RunId};
         use aidlc_core::records::{
@@ -27,10 +27,13 @@ macro_rules! impl_backend {
 
         /// Commits on success and rolls back explicitly on error: a dropped transaction would
         /// only roll back lazily, leaving the write lock held by an idle pooled connection.
-        async fn finish<T>(tx: Tx, result: Result<T>) -> Result<T> {
+        /// A commit is then counted, so the store's durability policy knows there is something
+        /// to sync.
+        async fn finish<T>(store: &$store, tx: Tx, result: Result<T>) -> Result<T> {
             match result {
                 Ok(v) => {
                     tx.commit().await?;
+                    store.committed();
                     Ok(v)
                 }
                 Err(e) => {
@@ -73,18 +76,80 @@ macro_rules! impl_backend {
             Ok(())
         }
 
+        /// Write statements that run back to back in the caller's transaction, whose results
+        /// the caller does not need. SQLite's driver runs each statement as a round trip to the
+        /// connection's worker thread, and that thread hand-off costs more than a small insert,
+        /// so on SQLite they go as one multi-statement query (each `$N` names the same argument
+        /// list); PostgreSQL prepares one command at a time, so there they run one by one.
+        pub(crate) struct Script {
+            done: Vec<sqlx::QueryBuilder<$db>>,
+            current: sqlx::QueryBuilder<$db>,
+            statements: usize,
+        }
+
+        impl Script {
+            pub(crate) fn new() -> Self {
+                Script {
+                    done: Vec::new(),
+                    current: sqlx::QueryBuilder::new(""),
+                    statements: 0,
+                }
+            }
+
+            /// Starts the next statement with `sql` and hands back the builder to finish it.
+            pub(crate) fn statement(&mut self, sql: &str) -> &mut sqlx::QueryBuilder<$db> {
+                if self.statements > 0 {
+                    if $multi_statement {
+                        self.current.push(";\n");
+                    } else {
+                        let next = sqlx::QueryBuilder::new("");
+                        self.done.push(std::mem::replace(&mut self.current, next));
+                    }
+                }
+                self.statements += 1;
+                self.current.push(sql);
+                &mut self.current
+            }
+
+            pub(crate) async fn run(mut self, tx: &mut Tx) -> Result<()> {
+                if self.statements == 0 {
+                    return Ok(());
+                }
+                for mut qb in self.done.drain(..) {
+                    qb.build().execute(&mut **tx).await?;
+                }
+                self.current.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+        }
+
+        /// The audit chain's head (last sequence number and hash), inside the caller's
+        /// transaction, whose write lock keeps it current until the commit.
+        async fn audit_head(tx: &mut Tx) -> Result<(i64, String)> {
+            let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok((row.try_get("seq")?, row.try_get("hash")?))
+        }
+
         /// Chains `batch` onto the stored head and inserts it, inside the caller's transaction.
         async fn append_in_tx(tx: &mut Tx, batch: Vec<NewAuditEntry>) -> Result<Vec<AuditEntry>> {
             if batch.is_empty() {
                 return Ok(Vec::new());
             }
-            let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-                .fetch_one(&mut **tx)
-                .await?;
-            let head: (i64, String) = (row.try_get("seq")?, row.try_get("hash")?);
+            let head = audit_head(tx).await?;
+            let mut script = Script::new();
+            let entries = push_audit(&mut script, head, batch);
+            script.run(tx).await?;
+            Ok(entries)
+        }
+
+        /// Chains `batch` (not empty) onto `head`, which the caller read in its transaction, and
+        /// adds the inserts and the head's move to `script`.
+        fn push_audit(script: &mut Script, head: (i64, String), batch: Vec<NewAuditEntry>) -> Vec<AuditEntry> {
             let entries = aidlc_core::audit::chain(head, batch);
             for chunk in entries.chunks(INSERT_CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                let qb = script.statement(
                     "INSERT INTO audit_log (seq, at_ms, actor, action, object_kind, object_id, reason, details, prev_hash, hash) ",
                 );
                 qb.push_values(chunk, |mut b, e| {
@@ -99,15 +164,15 @@ macro_rules! impl_backend {
                         .push_bind(e.prev_hash.clone())
                         .push_bind(e.hash.clone());
                 });
-                qb.build().execute(&mut **tx).await?;
             }
             let last = entries.last().expect("non-empty batch");
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(last.seq)
-                .bind(last.hash.clone())
-                .execute(&mut **tx)
-                .await?;
-            Ok(entries)
+            script
+                .statement("UPDATE audit_head SET seq = ")
+                .push_bind(last.seq)
+                .push(", hash = ")
+                .push_bind(last.hash.clone())
+                .push(" WHERE id = 1");
+            entries
         }
 
         fn audit_from_row(r: &DbRow) -> Result<AuditEntry> {
@@ -237,7 +302,7 @@ macro_rules! impl_backend {
                         Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_project(&self, name: &str) -> Result<Option<Project>> {
@@ -330,7 +395,7 @@ macro_rules! impl_backend {
                         Ok(out)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_dataset_version(&self, name: &str, version: Option<i64>) -> Result<Option<DatasetVersion>> {
@@ -420,7 +485,7 @@ macro_rules! impl_backend {
                         Ok(runs)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_run(&self, id: &RunId) -> Result<Option<Run>> {
@@ -456,7 +521,7 @@ macro_rules! impl_backend {
                         Ok(run)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
         }
 
@@ -506,7 +571,7 @@ macro_rules! impl_backend {
                         Ok(out)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_model_version(&self, model: &str, version: i64) -> Result<Option<ModelVersion>> {
@@ -570,7 +635,7 @@ macro_rules! impl_backend {
                         Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_alias(&self, model: &str, alias: &str) -> Result<Option<i64>> {
@@ -614,7 +679,7 @@ macro_rules! impl_backend {
                         Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn record_rollout(
@@ -676,7 +741,7 @@ macro_rules! impl_backend {
                     Ok(())
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn get_deployment(&self, endpoint: &str) -> Result<Option<Deployment>> {
@@ -701,7 +766,7 @@ macro_rules! impl_backend {
                         Ok(entries)
                 }
                 .await;
-                finish(tx, result).await
+                finish(self, tx, result).await
             }
 
             async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {

@@ -25,6 +25,7 @@ mod tracking;
 mod tracking_backend;
 
 pub use aidlc_core::audit::{AuditContext, AuditEntry, AuditVerification, NewAuditEntry};
+pub use aidlc_core::spec::StoreSync;
 pub use alerts::{AlertDelivery, AlertEventRecord, AlertFilter, AlertStore};
 pub use artifacts::{ArtifactError, ArtifactStore, LocalArtifactStore};
 pub use monitor::{MonitorPoint, MonitorQuery, MonitorStore, MonitorWriteOutcome};
@@ -37,7 +38,7 @@ pub use predlog::{
     Variant,
 };
 pub use splits::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WAL_SYNC_INTERVAL};
 pub use tracking::*;
 
 use aidlc_core::ids::{ContentHash, DatasetVersionId, RunId};
@@ -234,19 +235,26 @@ pub enum Store {
 
 impl Store {
     /// Opens (creating and migrating as needed) the store at `location`: a path to a SQLite file,
-    /// a `sqlite://` URL, or a `postgres://`/`postgresql://` URL.
+    /// a `sqlite://` URL, or a `postgres://`/`postgresql://` URL. SQLite gets the default
+    /// durability, [`StoreSync::Normal`].
     pub async fn open(location: &str) -> Result<Self> {
+        Self::open_with(location, StoreSync::Normal).await
+    }
+
+    /// Like [`Store::open`], with the SQLite durability given. PostgreSQL ignores `sync`: its
+    /// commits are as durable as the server's `synchronous_commit` makes them.
+    pub async fn open_with(location: &str, sync: StoreSync) -> Result<Self> {
         if location.starts_with("postgres://") || location.starts_with("postgresql://") {
             Ok(Store::Postgres(PgStore::open(location).await?))
         } else if let Some(path) = location.strip_prefix("sqlite://") {
             Ok(Store::Sqlite(
-                SqliteStore::open(std::path::Path::new(path)).await?,
+                SqliteStore::open_with(std::path::Path::new(path), sync).await?,
             ))
         } else if location.contains("://") || location.is_empty() {
             Err(StoreError::InvalidUrl(location.to_string()))
         } else {
             Ok(Store::Sqlite(
-                SqliteStore::open(std::path::Path::new(location)).await?,
+                SqliteStore::open_with(std::path::Path::new(location), sync).await?,
             ))
         }
     }

@@ -93,7 +93,7 @@ macro_rules! impl_monitor {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     Ok(MonitorWriteOutcome {
                         points: points.len(),
                         windows: per_endpoint.values().map(|(w, _)| w.len()).sum(),

@@ -78,7 +78,7 @@ macro_rules! impl_pipelines {
                         })
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn update_pipeline(
@@ -118,7 +118,7 @@ macro_rules! impl_pipelines {
                         record_from_row(&row)
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn list_pipelines(&self, model: Option<&str>, limit: i64) -> Result<Vec<PipelineRecord>> {

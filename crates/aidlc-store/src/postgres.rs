@@ -47,6 +47,9 @@ impl PgStore {
         Ok(tx)
     }
 
+    /// PostgreSQL makes each commit durable itself (`synchronous_commit`): nothing to count.
+    pub(crate) fn committed(&self) {}
+
     async fn migrate(&self) -> Result<()> {
         // The tables may not exist yet, so concurrent first starts serialise on an advisory lock
         // named after the schema instead of on the audit head.
@@ -66,7 +69,7 @@ impl PgStore {
     }
 }
 
-crate::backend::impl_backend!(PgStore, sqlx::Postgres);
+crate::backend::impl_backend!(PgStore, sqlx::Postgres, false);
 crate::tracking_backend::impl_tracking!(super::PgStore, sqlx::Postgres, false);
 crate::splits_backend::impl_splits!(super::PgStore, sqlx::Postgres);
 crate::alerts_backend::impl_alerts!(super::PgStore, sqlx::Postgres);

@@ -112,7 +112,7 @@ macro_rules! impl_splits {
                         Ok(out)
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn get_split(&self, id: &str) -> Result<Option<SplitRecord>> {
@@ -187,7 +187,7 @@ macro_rules! impl_splits {
                         Ok(LabelIngestOutcome { inserted, already_present: total - inserted })
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn labels(&self, name: &str, keys: Option<&[String]>) -> Result<Vec<LabelRecord>> {

@@ -44,7 +44,7 @@ pub(crate) fn metric_rank(step: i64, timestamp: i64, value: f64) -> (i64, i64, f
 macro_rules! impl_tracking {
     ($store:ty, $db:ty, $sqlite_like:expr) => {
         mod tracking_impl {
-            use super::{append_in_tx, finish, DbRow, Tx};
+            use super::{append_in_tx, finish, push_audit, DbRow, Script, Tx};
             use aidlc_core::audit::NewAuditEntry;
             use aidlc_core::ids::DatasetVersionId;
             use aidlc_core::records::RunStatus;
@@ -174,12 +174,19 @@ macro_rules! impl_tracking {
 
             /// Fails unless the run exists and is active: writes to a deleted run are refused.
             async fn require_active_run(tx: &mut Tx, run_id: &str) -> Result<()> {
-                let row = sqlx::query("SELECT lifecycle_stage FROM runs WHERE id = $1")
+                let stage = sqlx::query("SELECT lifecycle_stage FROM runs WHERE id = $1")
                     .bind(run_id.to_string())
                     .fetch_optional(&mut **tx)
                     .await?
-                    .ok_or_else(|| not_found("run", run_id))?;
-                let stage: String = row.try_get("lifecycle_stage")?;
+                    .map(|row| row.try_get("lifecycle_stage"))
+                    .transpose()?;
+                check_active(run_id, stage)
+            }
+
+            /// Writes go to active runs only; `stage` is the run's lifecycle stage, `None` when
+            /// there is no such run.
+            fn check_active(run_id: &str, stage: Option<String>) -> Result<()> {
+                let stage = stage.ok_or_else(|| not_found("run", run_id))?;
                 if stage != "active" {
                     return Err(StoreError::Invalid(format!(
                         "the run {run_id} must be in the 'active' state; its current state is {stage}"
@@ -471,7 +478,7 @@ macro_rules! impl_tracking {
                         Ok(id)
                     }
                     .await;
-                    let id = finish(tx, result).await?;
+                    let id = finish(self, tx, result).await?;
                     self.get_experiment(id).await?.ok_or_else(|| not_found("experiment", id.to_string()))
                 }
 
@@ -539,7 +546,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn set_experiment_tag(&self, ctx: &AuditContext, id: i64, tag: KeyValue) -> Result<()> {
@@ -561,7 +568,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn create_tracked_run(&self, ctx: &AuditContext, run: NewTrackedRun) -> Result<TrackedRun> {
@@ -605,7 +612,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_tracked_run(&id).await?.ok_or_else(|| not_found("run", id))
                 }
 
@@ -642,7 +649,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_tracked_run(id).await?.ok_or_else(|| not_found("run", id))
                 }
 
@@ -663,20 +670,35 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
+                /// The hot path of tracking (every `log_metric` of a training loop lands here): one
+                /// read for the run's state and the audit head, the params check when there are
+                /// params, then every write as one [`Script`].
                 async fn log_batch(&self, ctx: &AuditContext, run_id: &str, batch: LogBatch) -> Result<()> {
                     let mut tx = self.begin_write().await?;
                     let result: Result<()> = async {
-                        require_active_run(&mut tx, run_id).await?;
-                        write_params(&mut tx, run_id, &batch.params).await?;
+                        let row = sqlx::query(
+                            "SELECT h.seq, h.hash, (SELECT lifecycle_stage FROM runs WHERE id = $1) AS stage FROM audit_head h WHERE h.id = 1",
+                        )
+                        .bind(run_id.to_string())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        check_active(run_id, row.try_get("stage")?)?;
+                        let head: (i64, String) = (row.try_get("seq")?, row.try_get("hash")?);
+                        let mut script = Script::new();
+                        write_params(&mut tx, &mut script, run_id, &batch.params).await?;
                         let tags: BTreeMap<String, String> = batch.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-                        insert_tags(&mut tx, run_id, &tags).await?;
+                        push_tags(&mut script, run_id, &tags);
                         if let Some(name) = tags.get("mlflow.runName") {
-                            sqlx::query("UPDATE runs SET name = $1 WHERE id = $2").bind(name.clone()).bind(run_id.to_string()).execute(&mut *tx).await?;
+                            script
+                                .statement("UPDATE runs SET name = ")
+                                .push_bind(name.clone())
+                                .push(" WHERE id = ")
+                                .push_bind(run_id.to_string());
                         }
-                        write_metrics(&mut tx, run_id, &batch.metrics).await?;
+                        push_metrics(&mut script, run_id, &batch.metrics);
                         let e = NewAuditEntry::new(
                             ctx,
                             "run.log",
@@ -684,11 +706,11 @@ macro_rules! impl_tracking {
                             run_id,
                             serde_json::json!({ "metrics": batch.metrics.len(), "params": batch.params.len(), "tags": batch.tags.len() }),
                         );
-                        append_in_tx(&mut tx, vec![e]).await?;
-                        Ok(())
+                        push_audit(&mut script, head, vec![e]);
+                        script.run(&mut tx).await
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_run_tag(&self, ctx: &AuditContext, run_id: &str, key: &str) -> Result<()> {
@@ -708,7 +730,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn metric_history(&self, run_id: &str, key: &str, max_results: i64, offset: i64) -> Result<Page<Metric>> {
@@ -779,7 +801,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn create_logged_model(&self, ctx: &AuditContext, model: NewLoggedModel) -> Result<LoggedModel> {
@@ -826,7 +848,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_logged_model(&id).await?.ok_or_else(|| not_found("logged model", id))
                 }
 
@@ -855,7 +877,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_logged_model(id).await?.ok_or_else(|| not_found("logged model", id))
                 }
 
@@ -882,7 +904,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn search_logged_models(&self, search: &LoggedModelSearch) -> Result<Page<LoggedModel>> {
@@ -914,20 +936,25 @@ macro_rules! impl_tracking {
 
             /// Upserts run tags with one multi-row statement per chunk (keys are unique already).
             async fn insert_tags(tx: &mut Tx, run_id: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+                let mut script = Script::new();
+                push_tags(&mut script, run_id, tags);
+                script.run(tx).await
+            }
+
+            fn push_tags(script: &mut Script, run_id: &str, tags: &BTreeMap<String, String>) {
                 let tags: Vec<(&String, &String)> = tags.iter().collect();
                 for chunk in tags.chunks(INSERT_CHUNK) {
-                    let mut qb = Qb::new("INSERT INTO run_tags (run_id, key, value) ");
+                    let qb = script.statement("INSERT INTO run_tags (run_id, key, value) ");
                     qb.push_values(chunk, |mut b, (k, v)| {
                         b.push_bind(run_id.to_string()).push_bind((*k).clone()).push_bind((*v).clone());
                     });
                     qb.push(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
-                    qb.build().execute(&mut **tx).await?;
                 }
-                Ok(())
             }
 
             /// Params are write-once: the same value again is fine, another value is refused.
-            async fn write_params(tx: &mut Tx, run_id: &str, params: &[KeyValue]) -> Result<()> {
+            /// The check reads in `tx`; the inserts go to `script`.
+            async fn write_params(tx: &mut Tx, script: &mut Script, run_id: &str, params: &[KeyValue]) -> Result<()> {
                 if params.is_empty() {
                     return Ok(());
                 }
@@ -963,24 +990,23 @@ macro_rules! impl_tracking {
                 }
                 let pairs: Vec<(&str, &str)> = wanted.into_iter().collect();
                 for chunk in pairs.chunks(INSERT_CHUNK) {
-                    let mut qb = Qb::new("INSERT INTO run_params (run_id, key, value) ");
+                    let qb = script.statement("INSERT INTO run_params (run_id, key, value) ");
                     qb.push_values(chunk, |mut b, (k, v)| {
                         b.push_bind(run_id.to_string()).push_bind(k.to_string()).push_bind(v.to_string());
                     });
                     qb.push(" ON CONFLICT (run_id, key) DO NOTHING");
-                    qb.build().execute(&mut **tx).await?;
                 }
                 Ok(())
             }
 
             /// Appends to the history and moves each key's latest value forward where the new
             /// value ranks higher, all with multi-row statements.
-            async fn write_metrics(tx: &mut Tx, run_id: &str, metrics: &[Metric]) -> Result<()> {
+            fn push_metrics(script: &mut Script, run_id: &str, metrics: &[Metric]) {
                 if metrics.is_empty() {
-                    return Ok(());
+                    return;
                 }
                 for chunk in metrics.chunks(INSERT_CHUNK) {
-                    let mut qb = Qb::new("INSERT INTO metrics (run_id, key, value, timestamp, step, model_id, dataset_name, dataset_digest) ");
+                    let qb = script.statement("INSERT INTO metrics (run_id, key, value, timestamp, step, model_id, dataset_name, dataset_digest) ");
                     qb.push_values(chunk, |mut b, m| {
                         b.push_bind(run_id.to_string())
                             .push_bind(m.key.clone())
@@ -991,7 +1017,6 @@ macro_rules! impl_tracking {
                             .push_bind(m.dataset_name.clone())
                             .push_bind(m.dataset_digest.clone());
                     });
-                    qb.build().execute(&mut **tx).await?;
                 }
                 // One row per key: a statement may not update the same row twice.
                 let mut latest: BTreeMap<&str, &Metric> = BTreeMap::new();
@@ -1006,7 +1031,7 @@ macro_rules! impl_tracking {
                 }
                 let latest: Vec<&Metric> = latest.into_values().collect();
                 for chunk in latest.chunks(INSERT_CHUNK) {
-                    let mut qb = Qb::new("INSERT INTO latest_metrics (run_id, key, value, timestamp, step) ");
+                    let qb = script.statement("INSERT INTO latest_metrics (run_id, key, value, timestamp, step) ");
                     qb.push_values(chunk, |mut b, m| {
                         b.push_bind(run_id.to_string())
                             .push_bind(m.key.clone())
@@ -1018,9 +1043,7 @@ macro_rules! impl_tracking {
                         " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step \
                          WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)",
                     );
-                    qb.build().execute(&mut **tx).await?;
                 }
-                Ok(())
             }
 
             async fn require_registered_model(tx: &mut Tx, name: &str) -> Result<()> {
@@ -1068,7 +1091,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_registered_model(name).await?.ok_or_else(|| not_found("registered model", name))
                 }
 
@@ -1111,7 +1134,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_registered_model(&self, ctx: &AuditContext, name: &str) -> Result<()> {
@@ -1133,7 +1156,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn create_registry_version(&self, ctx: &AuditContext, v: NewRegistryVersion) -> Result<RegistryVersion> {
@@ -1206,7 +1229,7 @@ macro_rules! impl_tracking {
                         Ok(next)
                     }
                     .await;
-                    let version = finish(tx, result).await?;
+                    let version = finish(self, tx, result).await?;
                     self.get_registry_version(&v.model, version).await?.ok_or_else(|| not_found("model version", format!("{}/{version}", v.model)))
                 }
 
@@ -1272,7 +1295,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     self.get_registry_version(model, version).await?.ok_or_else(|| not_found("model version", format!("{model}/{version}")))
                 }
 
@@ -1293,7 +1316,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_model_version_tag(&self, ctx: &AuditContext, model: &str, version: i64, key: &str) -> Result<()> {
@@ -1311,7 +1334,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn set_governed_alias(&self, ctx: &AuditContext, policy: &AliasPolicy, model: &str, alias: &str, version: i64) -> Result<AliasChange> {
@@ -1386,7 +1409,7 @@ macro_rules! impl_tracking {
                         Ok(change)
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn delete_alias(&self, ctx: &AuditContext, model: &str, alias: &str) -> Result<()> {
@@ -1404,7 +1427,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await
+                    finish(self, tx, result).await
                 }
 
                 async fn resolve_alias(&self, model: &str, alias: &str) -> Result<Option<RegistryVersion>> {
@@ -1449,7 +1472,7 @@ macro_rules! impl_tracking {
                         Ok(())
                     }
                     .await;
-                    finish(tx, result).await?;
+                    finish(self, tx, result).await?;
                     Ok(EvaluationReport { id, data: report, created_by: ctx.actor.clone(), created_at_ms: ctx.at_ms })
                 }
 

@@ -11,7 +11,7 @@ use aidlc_core::spec::{AlertCondition, AlertRule, AlertSeverity, GateOp, SignalP
 use aidlc_store::{
     AlertDelivery, AlertFilter, AlertStore, ArtifactError, ArtifactStore, AuditContext,
     AuditFilter, AuditStore, DatasetStore, DeploymentStore, LocalArtifactStore, ModelStore,
-    ProjectStore, RunStore, Store, StoreError,
+    ProjectStore, RunStore, SqliteStore, Store, StoreError, StoreSync, WAL_SYNC_INTERVAL,
 };
 use anyhow::Result;
 use std::process::Command;
@@ -424,6 +424,52 @@ async fn reopening_keeps_data_and_does_not_remigrate() -> Result<()> {
         let again = Store::open(&b.url).await?;
         assert_eq!(again.list_dataset_versions(None).await?.len(), 1);
         assert!(again.verify_audit().await?.ok);
+    }
+    Ok(())
+}
+
+/// SQLite's two durability modes: `full` runs `synchronous = FULL` (every commit fsynced before
+/// it returns, so nothing is ever left unsynced); `normal` runs `synchronous = NORMAL` and its
+/// syncer thread fsyncs the WAL soon after a commit. Both keep the data across a reopen.
+#[tokio::test]
+async fn sqlite_sync_modes() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    for (sync, level) in [(StoreSync::Full, 2_i64), (StoreSync::Normal, 1)] {
+        let path = dir.path().join(format!("{}.db", sync.as_str()));
+        let store = SqliteStore::open_with(&path, sync).await?;
+        let got: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await?;
+        assert_eq!(got, level, "{sync}");
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(store.pool())
+            .await?;
+        assert_eq!(pages, 10_000);
+        store
+            .create_dataset_versions(&ctx("ana"), vec![dataset("rain", b"x")])
+            .await?;
+        if sync == StoreSync::Full {
+            assert_eq!(store.unsynced_commits(), 0);
+        } else {
+            // The syncer runs every WAL_SYNC_INTERVAL; a loaded machine may delay it a little.
+            let deadline = std::time::Instant::now() + 50 * WAL_SYNC_INTERVAL;
+            while store.unsynced_commits() > 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the WAL was never synced"
+                );
+                tokio::time::sleep(WAL_SYNC_INTERVAL / 10).await;
+            }
+            store
+                .create_dataset_versions(&ctx("ana"), vec![dataset("rain", b"y")])
+                .await?;
+            store.sync()?;
+            assert_eq!(store.unsynced_commits(), 0);
+        }
+        drop(store);
+        let again = SqliteStore::open_with(&path, sync).await?;
+        let versions = again.list_dataset_versions(Some("rain")).await?.len();
+        assert_eq!(versions, if sync == StoreSync::Full { 1 } else { 2 });
     }
     Ok(())
 }

@@ -23,7 +23,10 @@ impl App {
 
     /// Opens (and migrates) the metadata store.
     pub async fn store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.settings.store)
+        if let Some(e) = &self.settings.store_sync_error {
+            anyhow::bail!("{e}");
+        }
+        Store::open_with(&self.settings.store, self.settings.store_sync)
             .await
             .with_context(|| format!("cannot open the metadata store at {}", self.settings.store))
     }
@@ -68,6 +71,12 @@ fn read_store_settings(path: &std::path::Path) -> FileStoreSettings {
         url: get("store", "url"),
         artifacts: get("store", "artifacts"),
         onnxruntime: get("runtime", "onnxruntime"),
+        // A value of another type is kept as its TOML text, so it is reported, not ignored.
+        sync: doc
+            .get("store")
+            .and_then(|s| s.as_table())
+            .and_then(|s| s.get("sync"))
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)),
     }
 }
 

@@ -29,6 +29,10 @@ pub struct GlobalArgs {
     /// Artifact folder [default: <project>/.aidlc/artifacts].
     #[arg(long, global = true, env = "AIDLC_ARTIFACTS", value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// When a SQLite write is acknowledged: `normal` (once written; survives a crash of aidlc,
+    /// fsynced within 100 ms) or `full` (once fsynced; survives a power cut) [default: normal].
+    #[arg(long, global = true, env = "AIDLC_STORE_SYNC", value_name = "MODE", value_parser = parse_store_sync)]
+    pub store_sync: Option<aidlc_core::spec::StoreSync>,
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -36,6 +40,10 @@ pub struct GlobalArgs {
     /// else $ORT_DYLIB_PATH].
     #[arg(long, global = true, env = "AIDLC_ONNXRUNTIME", value_name = "FILE")]
     pub onnxruntime: Option<PathBuf>,
+}
+
+fn parse_store_sync(text: &str) -> Result<aidlc_core::spec::StoreSync, String> {
+    text.parse()
 }
 
 #[derive(Debug, Subcommand)]

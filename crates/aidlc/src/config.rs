@@ -4,6 +4,7 @@
 //! fall back to the project file and then to the defaults under `<project>/.aidlc/`.
 
 use crate::cli::GlobalArgs;
+use aidlc_core::spec::StoreSync;
 use std::path::{Path, PathBuf};
 
 /// Name of the framing contract inside a project folder.
@@ -21,6 +22,13 @@ pub struct Settings {
     /// Where `store` and `artifacts` came from: `flag or env`, `aidlc.toml`, or `default`.
     pub store_source: &'static str,
     pub artifacts_source: &'static str,
+    /// When a SQLite write is acknowledged, and where that came from.
+    pub store_sync: StoreSync,
+    pub store_sync_source: &'static str,
+    /// A `[store] sync` that is not a mode: opening the store fails with this message (commands
+    /// that do not open the store are not stopped by it, like the rest of a broken file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_sync_error: Option<String>,
     pub json: bool,
     /// Who is acting, for the audit log.
     pub actor: String,
@@ -35,6 +43,8 @@ pub struct FileStoreSettings {
     pub artifacts: Option<String>,
     /// `[runtime] onnxruntime`.
     pub onnxruntime: Option<String>,
+    /// `[store] sync`, as written (checked when resolving).
+    pub sync: Option<String>,
 }
 
 impl Settings {
@@ -64,6 +74,21 @@ impl Settings {
             (None, Some(a)) => (PathBuf::from(in_project(a)), FROM_FILE),
             (None, None) => (project_dir.join(".aidlc").join("artifacts"), FROM_DEFAULT),
         };
+        let mut store_sync_error = None;
+        let (store_sync, store_sync_source) = match (g.store_sync, &file.sync) {
+            (Some(s), _) => (s, FROM_ARGS),
+            (None, Some(text)) => match text.parse::<StoreSync>() {
+                Ok(sync) => (sync, FROM_FILE),
+                Err(e) => {
+                    store_sync_error = Some(format!(
+                        "{}: [store] sync {e}",
+                        project_dir.join(SPEC_FILE).display()
+                    ));
+                    (StoreSync::Normal, FROM_FILE)
+                }
+            },
+            (None, None) => (StoreSync::Normal, FROM_DEFAULT),
+        };
         // The flag (or AIDLC_ONNXRUNTIME) wins over ORT_DYLIB_PATH, the variable ONNX Runtime's
         // own tools read, which wins over aidlc.toml.
         let onnxruntime = g
@@ -81,6 +106,9 @@ impl Settings {
             artifacts,
             store_source,
             artifacts_source,
+            store_sync,
+            store_sync_source,
+            store_sync_error,
             json: g.json,
             actor: os_user(),
             onnxruntime,

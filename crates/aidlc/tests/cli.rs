@@ -183,6 +183,67 @@ fn config_precedence_defaults_file_env_flags() -> Result<()> {
     Ok(())
 }
 
+/// `[store] sync` < `AIDLC_STORE_SYNC` < `--store-sync`, defaulting to `normal`; a value that is
+/// not a mode stops every command that opens the store, naming the file and key, instead of
+/// being ignored.
+#[test]
+fn store_sync_precedence_and_bad_values() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let run = |extra_env: Option<(&str, &str)>, args: &[&str]| -> Result<std::process::Output> {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aidlc"));
+        c.current_dir(dir.path())
+            .env_remove("AIDLC_STORE")
+            .env_remove("AIDLC_STORE_SYNC")
+            .env_remove("AIDLC_PROJECT");
+        if let Some((k, v)) = extra_env {
+            c.env(k, v);
+        }
+        Ok(c.args(args).output()?)
+    };
+    let config = |extra_env: Option<(&str, &str)>, args: &[&str]| -> Result<serde_json::Value> {
+        let mut all = vec!["config", "--json"];
+        all.extend_from_slice(args);
+        let o = run(extra_env, &all)?;
+        assert!(o.status.success(), "{}", text(&o));
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let v = config(None, &[])?;
+    assert_eq!(
+        (v["store_sync"].as_str(), v["store_sync_source"].as_str()),
+        (Some("normal"), Some("default"))
+    );
+
+    std::fs::write(dir.path().join("aidlc.toml"), "[store]\nsync = \"full\"\n")?;
+    let v = config(None, &[])?;
+    assert_eq!(
+        (v["store_sync"].as_str(), v["store_sync_source"].as_str()),
+        (Some("full"), Some("aidlc.toml [store]"))
+    );
+    let v = config(Some(("AIDLC_STORE_SYNC", "normal")), &[])?;
+    assert_eq!(v["store_sync"], "normal");
+    let v = config(
+        Some(("AIDLC_STORE_SYNC", "normal")),
+        &["--store-sync", "full"],
+    )?;
+    assert_eq!(v["store_sync"], "full");
+    let o = run(None, &["--store-sync", "fast", "config"])?;
+    assert!(!o.status.success());
+    assert!(text(&o).contains("fast"), "{}", text(&o));
+
+    std::fs::write(dir.path().join("aidlc.toml"), "[store]\nsync = \"fast\"\n")?;
+    let o = run(None, &["audit", "verify"])?;
+    assert!(!o.status.success());
+    let err = text(&o);
+    assert!(
+        err.contains("[store] sync") && err.contains("`fast`"),
+        "{err}"
+    );
+    // A command that does not open the store still runs.
+    let o = run(None, &["config"])?;
+    assert!(o.status.success(), "{}", text(&o));
+    Ok(())
+}
+
 #[tokio::test]
 async fn audit_verify_names_an_edited_row() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -539,6 +539,17 @@ impl DataExpectations {
     }
 }
 
+keyword_enum! {
+    /// When the SQLite store acknowledges a write (`[store] sync`).
+    StoreSync {
+        /// Once the commit is written to the WAL file: it survives a crash or kill of aidlc at
+        /// once, and a power cut or OS crash once the WAL is fsynced (within about 100 ms).
+        Normal => "normal",
+        /// Once the commit is fsynced: it survives a power cut too, at one fsync per write.
+        Full => "full",
+    }
+}
+
 /// `[store]`; the command line's configuration ranks it above defaults and below the
 /// environment and flags.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -547,6 +558,8 @@ pub struct StoreSection {
     pub url: Option<String>,
     /// The folder for artifacts.
     pub artifacts: Option<String>,
+    /// When a SQLite write is acknowledged; PostgreSQL follows its server's own setting.
+    pub sync: Option<StoreSync>,
 }
 
 /// `[split]`. Fractions default to 0.7 / 0.15 / 0.15 and the seed to 0 when not written.
@@ -706,6 +719,7 @@ impl ReadSection for StoreSection {
         StoreSection {
             url: r.text(s, "url"),
             artifacts: r.text(s, "artifacts"),
+            sync: r.keyword(s, "sync"),
         }
     }
 }

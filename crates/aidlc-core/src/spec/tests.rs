@@ -355,6 +355,17 @@ fn store_url_schemes_are_limited() {
 }
 
 #[test]
+fn store_sync_is_normal_or_full() {
+    let spec = ProblemSpec::parse("[store]\nsync = \"full\"\n", "aidlc.toml").unwrap();
+    assert_eq!(spec.store.sync, Some(StoreSync::Full));
+    let report = check("[store]\nsync = \"normal\"\n", "aidlc.toml", None);
+    assert!(!keys(&report).contains(&"store.sync"), "{report}");
+    let report = check("[store]\nsync = \"fast\"\n", "aidlc.toml", None);
+    assert!(keys(&report).contains(&"store.sync"), "{report}");
+    assert!(report.to_string().contains("`normal`, `full`"), "{report}");
+}
+
+#[test]
 fn the_report_prints_like_a_compiler() {
     let report = check("[problem]\nname = 3\n", "aidlc.toml", None);
     let text = report.to_string();

@@ -27,6 +27,13 @@ pub fn run(app: &App) -> anyhow::Result<ExitCode> {
         s.artifacts_source.to_string(),
     ]);
     t.row([
+        "store sync".to_string(),
+        s.store_sync_error
+            .clone()
+            .unwrap_or_else(|| s.store_sync.as_str().to_string()),
+        s.store_sync_source.to_string(),
+    ]);
+    t.row([
         "onnxruntime".to_string(),
         s.onnxruntime
             .as_ref()

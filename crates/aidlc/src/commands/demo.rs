@@ -475,6 +475,7 @@ fn outer_global(app: &App) -> crate::cli::GlobalArgs {
         artifacts: None,
         json: app.settings.json,
         onnxruntime: app.settings.onnxruntime.clone(),
+        store_sync: Some(app.settings.store_sync),
     }
 }
 

@@ -42,6 +42,7 @@ fn project_spec(app: &App) -> anyhow::Result<ProblemSpec> {
 #[derive(Clone)]
 pub struct PipelineSettings {
     pub store_url: String,
+    pub store_sync: aidlc_core::spec::StoreSync,
     pub spec: ProblemSpec,
     pub project_dir: PathBuf,
     pub artifacts: PathBuf,
@@ -56,6 +57,7 @@ impl PipelineSettings {
             .context("no model name: pass --model NAME or set `problem.name`")?;
         Ok(PipelineSettings {
             store_url: app.settings.store.clone(),
+            store_sync: app.settings.store_sync,
             spec,
             project_dir: app.settings.project_dir.clone(),
             artifacts: app.settings.artifacts.clone(),
@@ -343,7 +345,7 @@ async fn run_on_own_thread(
             .enable_all()
             .build()?;
         runtime.block_on(async {
-            let store = Store::open(&settings.store_url).await?;
+            let store = Store::open_with(&settings.store_url, settings.store_sync).await?;
             let request = settings.request(trigger, None);
             let artifacts = LocalArtifactStore::new(&settings.artifacts);
             Ok(iterate::run_pipeline(&store, &artifacts, &ctx, request).await?)

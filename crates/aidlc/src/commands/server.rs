@@ -170,7 +170,12 @@ pub struct BackgroundServer {
 
 impl BackgroundServer {
     pub fn start(app: &App) -> anyhow::Result<BackgroundServer> {
+        // The same store, opened the way `App::store` opens it.
+        if let Some(e) = &app.settings.store_sync_error {
+            anyhow::bail!("{e}");
+        }
         let store_url = app.settings.store.clone();
+        let store_sync = app.settings.store_sync;
         let mlflow_artifacts = app.settings.artifacts.join("mlflow");
         let artifacts = app.settings.artifacts.clone();
         let actor = app.settings.actor.clone();
@@ -191,7 +196,7 @@ impl BackgroundServer {
                 };
                 runtime.block_on(async move {
                     let started = async {
-                        let store = aidlc_store::Store::open(&store_url).await?;
+                        let store = aidlc_store::Store::open_with(&store_url, store_sync).await?;
                         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                         anyhow::Ok((store, listener))
                     }
