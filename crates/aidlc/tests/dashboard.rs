@@ -10,7 +10,12 @@
 //! (`AIDLC_CHROMIUM`, `AIDLC_CHROMEDRIVER` override the paths). Without them the test skips,
 //! unless `AIDLC_REQUIRE_BROWSER=1` (CI), where it fails.
 
+#[path = "common/binary.rs"]
+#[allow(dead_code)] // each test binary uses a part of it
+mod binary;
+
 use base64::Engine;
+use binary::{aidlc, run, start};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -40,27 +45,6 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
     );
     eprintln!("skipping the browser test: chromium or chromedriver is not installed");
     None
-}
-
-fn aidlc(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aidlc"));
-    c.current_dir(dir)
-        .env_remove("AIDLC_STORE")
-        .env_remove("AIDLC_ARTIFACTS")
-        .env_remove("AIDLC_PROJECT")
-        .env_remove("AIDLC_PREDICTION_LOG");
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let o = aidlc(dir).args(args).output().expect("aidlc runs");
-    assert!(
-        o.status.success(),
-        "aidlc {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// One HTTP/1.1 request on its own connection; the status and the body. The body is read by
@@ -365,27 +349,6 @@ impl Drop for Server {
     }
 }
 
-fn start_server(dir: &Path) -> (Child, String) {
-    let mut child = aidlc(dir)
-        .args(["server", "--bind", "127.0.0.1:0", "--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start aidlc server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .expect("ready line");
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .filter(|a| a.contains(':'))
-        .unwrap_or_else(|| panic!("unexpected ready line `{line}`"))
-        .to_string();
-    (child, addr)
-}
-
 /// A sweep of 12 MLflow runs in experiment `sweep`: `lr` in {0.01, 0.1, 1}, `acc` logged at
 /// steps 0..5 ending at `0.4 + i / 20`. Answers the run ids in creation order.
 fn sweep(addr: &str) -> Vec<String> {
@@ -458,7 +421,7 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     project(d);
-    let (server, addr) = start_server(d);
+    let (server, addr) = start(d);
     let mut server = Server(server);
     let base = format!("http://{addr}");
     let runs = sweep(&addr);

@@ -6,12 +6,16 @@
 //! webhook receiver; `aidlc monitor status` and `aidlc monitor run` read the same results while
 //! the server still owns the prediction log.
 
+#[path = "common/binary.rs"]
+#[allow(dead_code)] // each test binary uses a part of it
+mod binary;
+
 use aidlc_store::{MonitorQuery, MonitorStore, Store};
+use binary::{run, start};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,42 +25,6 @@ const DRIFTING: [&str; 4] = [
     "repaid_loan_on_prev_car",
     "salary_range",
 ];
-
-fn aidlc(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aidlc"));
-    c.current_dir(dir)
-        .env_remove("AIDLC_STORE")
-        .env_remove("AIDLC_ARTIFACTS")
-        .env_remove("AIDLC_PROJECT")
-        .env_remove("AIDLC_PREDICTION_LOG");
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let o = aidlc(dir).args(args).output().expect("aidlc runs");
-    assert!(
-        o.status.success(),
-        "aidlc {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = aidlc(dir)
-        .args(["server", "--bind", "127.0.0.1:0", "--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start aidlc server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .expect("ready line");
-    let addr = line.trim().rsplit("http://").next().unwrap().to_string();
-    (child, addr)
-}
 
 fn post(addr: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");

@@ -4,57 +4,20 @@
 //! disagreement reported) and canary steps to promotion; and a kill -9 under load loses no
 //! acknowledged prediction from the log.
 
+#[path = "common/binary.rs"]
+#[allow(dead_code)] // each test binary uses a part of it
+mod binary;
+
 use aidlc_store::predlog::{LocalLogConfig, LocalPredictionLog, PredictionLog, ScanQuery, Variant};
+use binary::{aidlc, run, start};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn aidlc(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aidlc"));
-    c.current_dir(dir)
-        .env_remove("AIDLC_STORE")
-        .env_remove("AIDLC_ARTIFACTS")
-        .env_remove("AIDLC_PROJECT")
-        .env_remove("AIDLC_PREDICTION_LOG");
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let o = aidlc(dir).args(args).output().expect("aidlc runs");
-    assert!(
-        o.status.success(),
-        "aidlc {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = aidlc(dir)
-        .args(["server", "--bind", "127.0.0.1:0", "--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start aidlc server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .expect("ready line");
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .filter(|a| a.contains(':'))
-        .unwrap_or_else(|| panic!("unexpected ready line `{line}`"))
-        .to_string();
-    (child, addr)
-}
 
 /// One request per connection; answers the status and the body.
 fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {

@@ -2,40 +2,14 @@
 //! address on stdout, answers HTTP, and stops cleanly on SIGTERM. Plus `aidlc models` against
 //! the same store, including the governed `champion` alias and its audited override.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "common/binary.rs"]
+#[allow(dead_code)] // each test binary uses a part of it
+mod binary;
+
+use binary::{aidlc, start};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-
-fn aidlc(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aidlc"));
-    c.current_dir(dir)
-        .env_remove("AIDLC_STORE")
-        .env_remove("AIDLC_ARTIFACTS")
-        .env_remove("AIDLC_PROJECT");
-    c
-}
-
-/// Starts the server and reads the ready line for its address.
-fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = aidlc(dir)
-        .args(["server", "--bind", "127.0.0.1:0", "--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start aidlc server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .expect("ready line");
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .filter(|a| a.contains(':'))
-        .unwrap_or_else(|| panic!("unexpected ready line `{line}`"))
-        .to_string();
-    (child, addr)
-}
+use std::process::{Child, Command};
 
 /// A minimal HTTP/1.1 exchange (one request per connection).
 fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
