@@ -135,3 +135,57 @@ pub struct AlertNotificationBody {
     pub evidence: serde_json::Value,
     pub alert: AlertView,
 }
+
+/// A time on the wire: milliseconds since the Unix epoch, or an RFC 3339 / ISO 8601 text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WireTime {
+    Millis(i64),
+    Text(String),
+}
+
+/// A label value on the wire: text, a number or a boolean (stored as text, as label files are),
+/// or `null` for a label known to be missing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WireLabelValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+/// One label of `POST /api/v1/labels`: keyed by the prediction's request id, or by the entity
+/// and the time of the event it judges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelItem {
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub entity: Option<String>,
+    #[serde(default)]
+    pub event_time: Option<WireTime>,
+    pub value: Option<WireLabelValue>,
+    /// When the label became known [default: when the server receives it].
+    #[serde(default)]
+    pub available_at: Option<WireTime>,
+}
+
+/// `POST /api/v1/labels`: labels recorded in one batch, idempotent per key and availability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLabelsRequest {
+    /// The label set [default: `[problem.label] column` of the server's project].
+    #[serde(default)]
+    pub name: Option<String>,
+    pub labels: Vec<LabelItem>,
+}
+
+/// What `POST /api/v1/labels` recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordLabelsResponse {
+    pub name: String,
+    pub received: usize,
+    pub inserted: u64,
+    pub already_present: u64,
+}

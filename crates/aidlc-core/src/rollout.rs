@@ -255,6 +255,9 @@ pub struct Rollout {
     pub policy: RolloutPolicy,
     /// The label set whose values judge the primary metric, and that metric.
     pub label_name: Option<String>,
+    /// `[problem.label] horizon` in milliseconds, for labels keyed by entity and event time.
+    #[serde(default)]
+    pub label_horizon_ms: Option<i64>,
     pub metric: Option<String>,
     pub positive_label: Option<String>,
     pub step: usize,
@@ -473,6 +476,7 @@ mod tests {
                 },
             },
             label_name: None,
+            label_horizon_ms: None,
             metric: None,
             positive_label: None,
             step: 0,

@@ -6,6 +6,7 @@
 
 use aidlc_core::rollout::RolloutError;
 use aidlc_models::ModelError;
+use aidlc_service::labels::LabelError;
 use aidlc_service::rollout::RolloutServiceError;
 use aidlc_store::{ArtifactError, PredictionLogError, StoreError};
 use axum::http::StatusCode;
@@ -48,6 +49,9 @@ pub enum ApiError {
     /// Starting, judging, approving or rolling back a rollout.
     #[error(transparent)]
     Rollout(#[from] RolloutServiceError),
+    /// Recording labels.
+    #[error(transparent)]
+    Label(#[from] LabelError),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -126,6 +130,12 @@ impl ApiError {
                 RolloutServiceError::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
                 RolloutServiceError::Corrupt { .. } => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+                }
+            },
+            ApiError::Label(e) => match e {
+                LabelError::Store(e) => ApiError::store_status(e),
+                LabelError::Data(_) | LabelError::Invalid(_) => {
+                    (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
                 }
             },
         }

@@ -22,6 +22,7 @@
 pub mod alerts;
 pub mod error;
 pub mod inference;
+mod labels;
 mod mlflow;
 pub mod monitor;
 mod native;

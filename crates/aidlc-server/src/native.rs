@@ -8,7 +8,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 
 /// `/health` alone, for inference-only replicas.
 pub fn health_routes() -> Router<AppState> {
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/models/{name}/aliases/{alias}", put(set_alias))
         .route("/api/v1/alerts", get(crate::alerts::list))
+        .route("/api/v1/labels", post(crate::labels::record))
 }
 
 async fn health(State(s): State<AppState>) -> Json<wire::Health> {

@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 struct Server {
     state: AppState,
+    log: Arc<AnyPredictionLog>,
     router: axum::Router,
     store: Store,
     artifacts: LocalArtifactStore,
@@ -62,6 +63,9 @@ async fn server_with(default_endpoint: Option<&str>) -> Server {
     let store = Store::open(&dir.path().join("aidlc.db").display().to_string())
         .await
         .unwrap();
+    let log = Arc::new(AnyPredictionLog::Local(
+        LocalPredictionLog::open(LocalLogConfig::new(dir.path().join("predictions"))).unwrap(),
+    ));
     let config = ServerConfig {
         store: store.clone(),
         mlflow_artifacts: dir.path().join("artifacts/mlflow"),
@@ -70,9 +74,7 @@ async fn server_with(default_endpoint: Option<&str>) -> Server {
         clock: Arc::new(|| 1_750_000_000_000),
         artifacts: dir.path().join("artifacts"),
         default_endpoint: default_endpoint.map(str::to_string),
-        prediction_log: Some(Arc::new(AnyPredictionLog::Local(
-            LocalPredictionLog::open(LocalLogConfig::new(dir.path().join("predictions"))).unwrap(),
-        ))),
+        prediction_log: Some(Arc::clone(&log)),
         shadow_queue: 64,
         role: aidlc_server::Role::All,
         monitor: None,
@@ -81,6 +83,7 @@ async fn server_with(default_endpoint: Option<&str>) -> Server {
     Server {
         router: app(state.clone()),
         state,
+        log,
         store,
         artifacts: LocalArtifactStore::new(dir.path().join("artifacts")),
         _dir: dir,
@@ -434,6 +437,133 @@ async fn native_rows_endpoint_answers_with_version_and_variant() {
         want[0]
     );
     assert_eq!(a.json()["version"], v);
+}
+
+#[tokio::test]
+async fn labels_join_predictions_by_request_id_or_by_entity_and_event_time() {
+    use aidlc_service::labels::labels_for_predictions;
+    use aidlc_store::predlog::{PredictionLog, ScanQuery};
+    let s = server().await;
+    let t0 = 1_750_000_000_000i64; // the server's clock
+    s.deploy(
+        "churn",
+        "churn-model",
+        classifier(false, ["no", "yes"]).to_bytes(),
+    )
+    .await;
+    // The entity comes from the header or from the native body.
+    for (id, entity, in_body) in [
+        ("r-1", Some("e-1"), false),
+        ("r-2", Some("e-2"), true),
+        ("r-3", None, false),
+        ("r-4", Some("e-3"), false),
+    ] {
+        let mut body = json!({"rows": [{"x": 1.0, "color": "red"}], "request_id": id});
+        let mut req = Request::post("/api/v1/endpoints/churn/predict")
+            .header("content-type", "application/json");
+        match (entity, in_body) {
+            (Some(e), true) => body["entity"] = json!(e),
+            (Some(e), false) => req = req.header("x-aidlc-entity-id", e),
+            (None, _) => {}
+        }
+        let a = s
+            .send(req.body(Body::from(body.to_string())).unwrap())
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&a.body)
+        );
+    }
+
+    let labels = json!({"name": "churned", "labels": [
+        {"request_id": "r-3", "value": "yes"},
+        {"entity": "e-1", "event_time": t0 + 1_000, "value": "yes"},
+        // An event before the prediction judges an earlier prediction, not this one.
+        {"entity": "e-2", "event_time": "2025-06-15T00:00:00Z", "value": "no"},
+        // Ten days later, as a number: whole numbers are stored as label files write them.
+        {"entity": "e-3", "event_time": t0 + 10 * 86_400_000, "value": 1},
+    ]});
+    let a = s.json(Method::POST, "/api/v1/labels", labels.clone()).await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    assert_eq!(
+        a.json(),
+        json!({"name": "churned", "received": 4, "inserted": 4, "already_present": 0})
+    );
+    let a = s.json(Method::POST, "/api/v1/labels", labels).await;
+    assert_eq!(
+        a.json()["already_present"],
+        4,
+        "sending a batch twice changes nothing"
+    );
+
+    // Malformed labels are 400s naming the label, and record nothing of their batch.
+    for (body, needle) in [
+        (
+            json!({"name": "churned", "labels": [{"request_id": "r-9", "value": "no"}, {"entity": "e-1", "value": "no"}]}),
+            "labels[1]: an `entity` label needs the `event_time`",
+        ),
+        (
+            json!({"name": "churned", "labels": [{"request_id": "r-1", "event_time": t0, "value": "no"}]}),
+            "labels[0]: `event_time` goes with `entity`",
+        ),
+        (
+            json!({"name": "churned", "labels": [{"entity": "e-1", "event_time": "next tuesday", "value": "no"}]}),
+            "labels[0].event_time = \"next tuesday\" is not a time",
+        ),
+        (
+            json!({"labels": [{"request_id": "r-1", "value": "no"}]}),
+            "no label set",
+        ),
+        (
+            json!({"name": "churned", "labels": [{"value": "no"}]}),
+            "labels[0]: no key",
+        ),
+    ] {
+        let a = s.json(Method::POST, "/api/v1/labels", body).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        let message = a.json()["message"].as_str().unwrap().to_string();
+        assert!(message.contains(needle), "{message}");
+        assert_eq!(a.json()["error_code"], "INVALID_PARAMETER_VALUE");
+    }
+    let stored = aidlc_store::LabelStore::labels(&s.store, "churned", Some(&["r-9".to_string()]))
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "a rejected batch records nothing");
+
+    let frame = s
+        .log
+        .scan(&ScanQuery::window("churn", t0 - 1, t0 + 1))
+        .await
+        .unwrap();
+    let entities: Vec<Option<&str>> = frame.entity.iter().map(|e| e.as_deref()).collect();
+    assert_eq!(entities, [Some("e-1"), Some("e-2"), None, Some("e-3")]);
+    let day = Some(86_400_000);
+    let joined = labels_for_predictions(&s.store, "churned", &frame, day, None)
+        .await
+        .unwrap();
+    let mut got: Vec<(&str, &str)> = joined
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [("r-1", "yes"), ("r-3", "yes")]);
+    // Without a horizon, e-3's event ten days later judges its prediction too.
+    let joined = labels_for_predictions(&s.store, "churned", &frame, None, None)
+        .await
+        .unwrap();
+    assert_eq!(joined.get("r-4").map(String::as_str), Some("1"));
+    // Labels that were not available yet at the judging time are left out.
+    let joined = labels_for_predictions(&s.store, "churned", &frame, None, Some(t0 - 1))
+        .await
+        .unwrap();
+    assert!(joined.is_empty(), "{joined:?}");
 }
 
 #[tokio::test]

@@ -1,14 +1,17 @@
 //! Late labels: a file of labels recorded with the time each became available, and the as-of
 //! join that gives each (key, time) the label known at that time, so training sets and logged
-//! predictions never see a label from their future.
+//! predictions never see a label from their future; and the join of labels to logged
+//! predictions, by request id or by entity and event time.
 
 use crate::split::{texts, times_of};
 use aidlc_data::join::{PitJoinOptions, TimedKeys, point_in_time_match};
 use aidlc_data::{ColumnKind, DataError, ReadOptions, read_table};
+use aidlc_store::predlog::PredictionFrame;
 use aidlc_store::{
     AuditContext, LabelIngestOutcome, LabelRecord, LabelStore, NewLabel, StoreError,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,10 @@ pub struct LabelIngestRequest {
     /// The column with the time each label became available; without it, every label counts as
     /// available at `now_ms` (the ingest time).
     pub time_column: Option<String>,
+    /// The column with the time of the event each label judges. With it, the key column holds
+    /// entities and each label judges that entity's predictions made before the event (see
+    /// [`entity_labels`]); without it, the key column holds request ids.
+    pub event_time_column: Option<String>,
     pub name: Option<String>,
     pub now_ms: i64,
 }
@@ -74,6 +81,10 @@ pub async fn ingest_labels<S: LabelStore>(
         Some(c) => times_of(&table, c).map_err(|e| LabelError::Invalid(e.to_string()))?,
         None => vec![Some(request.now_ms); table.n_rows],
     };
+    let events = match &request.event_time_column {
+        Some(c) => Some(times_of(&table, c).map_err(|e| LabelError::Invalid(e.to_string()))?),
+        None => None,
+    };
     let name = request
         .name
         .clone()
@@ -84,12 +95,20 @@ pub async fn ingest_labels<S: LabelStore>(
         let (Some(key), Some(at)) = (&keys[row], available[row]) else {
             continue;
         };
+        // An entity label without its event time cannot be placed, so it is skipped too.
+        let event_at_ms = match &events {
+            Some(events) => match events[row] {
+                Some(t) => Some(t),
+                None => continue,
+            },
+            None => None,
+        };
         batch.push(NewLabel {
             name: name.clone(),
             key: key.clone(),
             value: values[row].clone(),
             available_at_ms: at,
-            event_at_ms: None,
+            event_at_ms,
             source: source.clone(),
         });
     }
@@ -155,9 +174,229 @@ pub async fn join_labels<S: LabelStore>(
         .collect())
 }
 
+/// One label sent through the API: keyed by a prediction's request id, or by an entity and the
+/// time of the event it judges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelInput {
+    pub request_id: Option<String>,
+    pub entity: Option<String>,
+    pub event_at_ms: Option<i64>,
+    /// `None` for a label known to be missing.
+    pub value: Option<String>,
+    /// When the label became known; `None` for the time it is recorded.
+    pub available_at_ms: Option<i64>,
+}
+
+/// Records labels sent through the API in one batch. The batch is checked whole first: one
+/// malformed label (named by its index) records nothing.
+pub async fn record_label_inputs<S: LabelStore>(
+    store: &S,
+    ctx: &AuditContext,
+    name: &str,
+    inputs: Vec<LabelInput>,
+    source: &str,
+) -> Result<LabelIngestReport, LabelError> {
+    if name.trim().is_empty() {
+        return Err(LabelError::Invalid(
+            "the label set `name` is empty; send one or set `[problem.label] column`".into(),
+        ));
+    }
+    let rows = inputs.len();
+    let mut batch = Vec::with_capacity(rows);
+    for (i, l) in inputs.into_iter().enumerate() {
+        let key_of = |k: Option<String>, field: &str| match k {
+            Some(k) if k.trim().is_empty() => {
+                Err(LabelError::Invalid(format!("labels[{i}].{field} is empty")))
+            }
+            k => Ok(k),
+        };
+        let request_id = key_of(l.request_id, "request_id")?;
+        let entity = key_of(l.entity, "entity")?;
+        let (key, event_at_ms) = match (request_id, entity, l.event_at_ms) {
+            (Some(id), None, None) => (id, None),
+            (None, Some(entity), Some(at)) => (entity, Some(at)),
+            (None, Some(_), None) => {
+                return Err(LabelError::Invalid(format!(
+                    "labels[{i}]: an `entity` label needs the `event_time` of the event it judges"
+                )));
+            }
+            (Some(_), None, Some(_)) => {
+                return Err(LabelError::Invalid(format!(
+                    "labels[{i}]: `event_time` goes with `entity`; a `request_id` names its prediction already"
+                )));
+            }
+            (Some(_), Some(_), _) => {
+                return Err(LabelError::Invalid(format!(
+                    "labels[{i}]: give `request_id` or `entity` with `event_time`, not both"
+                )));
+            }
+            (None, None, _) => {
+                return Err(LabelError::Invalid(format!(
+                    "labels[{i}]: no key; give `request_id`, or `entity` with `event_time`"
+                )));
+            }
+        };
+        batch.push(NewLabel {
+            name: name.to_string(),
+            key,
+            value: l.value,
+            available_at_ms: l.available_at_ms.unwrap_or(ctx.at_ms),
+            event_at_ms,
+            source: source.to_string(),
+        });
+    }
+    let outcome = store.record_labels(ctx, batch).await?;
+    Ok(LabelIngestReport {
+        name: name.to_string(),
+        rows,
+        skipped: 0,
+        outcome,
+    })
+}
+
+/// For each prediction of an entity at a time, the entity label that judges it: the one with the
+/// earliest event time at or after the prediction, no later than `horizon_ms` after it (any
+/// later event when `None`). Of several labels for the same event, the latest available wins (a
+/// correction). Each prediction is judged on its own, so a window's predictions need no look at
+/// the predictions of other windows.
+pub fn entity_labels<'l>(
+    labels: &'l [LabelRecord],
+    entities: &[Option<String>],
+    times: &[i64],
+    horizon_ms: Option<i64>,
+) -> Vec<Option<&'l LabelRecord>> {
+    // Per entity, its labels by event time, the latest available last among equal events.
+    let mut by_entity: HashMap<&str, Vec<&LabelRecord>> = HashMap::new();
+    for l in labels {
+        if l.label.event_at_ms.is_some() {
+            by_entity.entry(l.label.key.as_str()).or_default().push(l);
+        }
+    }
+    for list in by_entity.values_mut() {
+        list.sort_by_key(|l| (l.label.event_at_ms, l.label.available_at_ms));
+    }
+    entities
+        .iter()
+        .zip(times)
+        .map(|(entity, &t)| {
+            let list = by_entity.get(entity.as_deref()?)?;
+            let first = list.partition_point(|l| l.label.event_at_ms.unwrap_or(i64::MIN) < t);
+            let event = list.get(first)?.label.event_at_ms?;
+            if horizon_ms.is_some_and(|h| event - t > h) {
+                return None;
+            }
+            let last = list.partition_point(|l| l.label.event_at_ms.unwrap_or(i64::MIN) <= event);
+            Some(list[last - 1])
+        })
+        .collect()
+}
+
+/// The labels of the set `name` that judge a window's predictions, by request id: a label keyed
+/// by the request id (or `<request id>.<row>` for a batch row), else a label of the prediction's
+/// entity by event time ([`entity_labels`]). Labels known to be missing are left out, as are
+/// labels that did not exist yet at `as_of_ms`.
+pub async fn labels_for_predictions<S: LabelStore + Sync>(
+    store: &S,
+    name: &str,
+    frame: &PredictionFrame,
+    horizon_ms: Option<i64>,
+    as_of_ms: Option<i64>,
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut out = HashMap::new();
+    if frame.is_empty() {
+        return Ok(out);
+    }
+    let available = |l: &LabelRecord| as_of_ms.is_none_or(|t| l.label.available_at_ms <= t);
+    let by_request = store.labels(name, Some(&frame.request_id)).await?;
+    let mut newest: HashMap<&str, i64> = HashMap::new();
+    for rec in by_request
+        .iter()
+        .filter(|l| l.label.event_at_ms.is_none() && available(l))
+    {
+        let Some(value) = &rec.label.value else {
+            continue;
+        };
+        let at = rec.label.available_at_ms;
+        if newest.get(rec.label.key.as_str()).is_none_or(|&t| at >= t) {
+            newest.insert(&rec.label.key, at);
+            out.insert(rec.label.key.clone(), value.clone());
+        }
+    }
+    let mut entities: Vec<String> = frame.entity.iter().flatten().cloned().collect();
+    if entities.is_empty() {
+        return Ok(out);
+    }
+    entities.sort_unstable();
+    entities.dedup();
+    let by_entity: Vec<LabelRecord> = store
+        .labels(name, Some(&entities))
+        .await?
+        .into_iter()
+        .filter(|l| l.label.event_at_ms.is_some() && available(l))
+        .collect();
+    for (i, label) in entity_labels(&by_entity, &frame.entity, &frame.time_ms, horizon_ms)
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(value) = label.and_then(|l| l.label.value.as_ref())
+            && !out.contains_key(&frame.request_id[i])
+        {
+            out.insert(frame.request_id[i].clone(), value.clone());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(entity: &str, value: &str, event_at: i64, available_at: i64) -> LabelRecord {
+        LabelRecord {
+            label: NewLabel {
+                name: "y".into(),
+                key: entity.into(),
+                value: Some(value.into()),
+                available_at_ms: available_at,
+                event_at_ms: Some(event_at),
+                source: "t".into(),
+            },
+            ingested_by: "t".into(),
+            ingested_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_prediction_takes_the_first_event_of_its_entity_at_or_after_it() {
+        let labels = vec![
+            event("a", "0", 100, 150),
+            event("a", "1", 200, 250),
+            // A correction of the event at 200, known later.
+            event("a", "0", 200, 300),
+            event("b", "1", 50, 60),
+        ];
+        let entities: Vec<Option<String>> = ["a", "a", "a", "a", "b", "c"]
+            .iter()
+            .map(|k| Some(k.to_string()))
+            .chain([None])
+            .collect();
+        let times = [90, 100, 101, 201, 10, 10, 10];
+        let value = |horizon| -> Vec<Option<&str>> {
+            entity_labels(&labels, &entities, &times, horizon)
+                .into_iter()
+                .map(|l| l.and_then(|l| l.label.value.as_deref()))
+                .collect()
+        };
+        assert_eq!(
+            value(None),
+            vec![Some("0"), Some("0"), Some("0"), None, Some("1"), None, None]
+        );
+        // Within 50 ms only: the prediction at 101 is 99 ms before its event, the one of `b` 40.
+        assert_eq!(
+            value(Some(50)),
+            vec![Some("0"), Some("0"), None, None, Some("1"), None, None]
+        );
+    }
 
     fn record(key: &str, value: &str, at: i64) -> LabelRecord {
         LabelRecord {

@@ -17,7 +17,7 @@
 
 use crate::drift::MethodChoice;
 use crate::evaluate::scoring::{Gathered, Scores, Truth, metrics_on};
-use crate::rollout::labels_by_request;
+use crate::labels::labels_for_predictions;
 use aidlc_core::alerts::Signal;
 use aidlc_core::records::DatasetVersion;
 use aidlc_core::spec::{Metric, MonitorSpec, ProblemSpec, Task};
@@ -63,6 +63,8 @@ pub struct MonitorSettings {
     pub monitor: MonitorSpec,
     /// The label set labels are ingested under (`[problem.label] column`).
     pub label_name: Option<String>,
+    /// `[problem.label] horizon` in milliseconds, for labels keyed by entity and event time.
+    pub label_horizon_ms: Option<i64>,
     /// The positive class as class names are written, for binary classifiers.
     pub positive_label: Option<String>,
     /// `[baseline] metric`: the primary metric.
@@ -82,6 +84,11 @@ impl MonitorSettings {
         Ok(MonitorSettings {
             monitor: spec.monitor.clone(),
             label_name: spec.problem.label.column.clone(),
+            label_horizon_ms: spec
+                .problem
+                .label
+                .horizon
+                .map(|h| (h.seconds as i64).saturating_mul(1000)),
             positive_label: spec
                 .problem
                 .label
@@ -247,12 +254,9 @@ where
         }
     }
     if let (Some(positive), Some(label_name)) = (&settings.positive_label, &settings.label_name) {
-        let labels = labels_by_request(store, label_name, &frame.request_id)
-            .await
-            .map_err(|e| match e {
-                crate::rollout::RolloutServiceError::Store(s) => MonitorError::Store(s),
-                other => MonitorError::Invalid(other.to_string()),
-            })?;
+        let labels =
+            labels_for_predictions(store, label_name, &frame, settings.label_horizon_ms, None)
+                .await?;
         let (p, y) = labelled_binary(&frame, settings, &labels, positive);
         if y.len() >= CBPE_MIN_LABELLED && y.contains(&0.0) && y.contains(&1.0) {
             let y_pred: Vec<f64> = p.iter().map(|&v| f64::from(v >= 0.5)).collect();
@@ -410,12 +414,9 @@ where
 
     // Realized performance, decay and concept drift, on the labels that have arrived.
     let labels = match &settings.label_name {
-        Some(name) => labels_by_request(store, name, &frame.request_id)
-            .await
-            .map_err(|e| match e {
-                crate::rollout::RolloutServiceError::Store(s) => MonitorError::Store(s),
-                other => MonitorError::Invalid(other.to_string()),
-            })?,
+        Some(name) => {
+            labels_for_predictions(store, name, &frame, settings.label_horizon_ms, None).await?
+        }
         None => HashMap::new(),
     };
     if let Some(metric) = settings.metric {

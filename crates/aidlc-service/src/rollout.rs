@@ -12,9 +12,7 @@ use aidlc_core::rollout::{
 };
 use aidlc_core::spec::{Metric, ProblemSpec, Task};
 use aidlc_store::predlog::{PredictionFrame, Variant};
-use aidlc_store::{
-    AliasPolicy, AuditContext, DeploymentStore, LabelRecord, LabelStore, RegistryStore, StoreError,
-};
+use aidlc_store::{AliasPolicy, AuditContext, DeploymentStore, RegistryStore, StoreError};
 use std::collections::HashMap;
 
 /// The key of the rollout inside a deployment's state.
@@ -150,6 +148,11 @@ where
         strategy: req.strategy,
         policy,
         label_name: spec.problem.label.column.clone(),
+        label_horizon_ms: spec
+            .problem
+            .label
+            .horizon
+            .map(|h| (h.seconds as i64).saturating_mul(1000)),
         metric: spec.baseline.metric.map(|m| m.to_string()),
         positive_label: spec
             .problem
@@ -605,31 +608,6 @@ fn metric_comparison(
     })
 }
 
-/// The labels of `request_ids` in the label set `name`, newest value per key.
-pub async fn labels_by_request<S: LabelStore + Sync>(
-    store: &S,
-    name: &str,
-    request_ids: &[String],
-) -> Result<HashMap<String, String>> {
-    if request_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let records: Vec<LabelRecord> = store.labels(name, Some(request_ids)).await?;
-    let mut out = HashMap::new();
-    let mut newest: HashMap<String, i64> = HashMap::new();
-    for rec in records {
-        let Some(value) = rec.label.value else {
-            continue;
-        };
-        let at = rec.label.available_at_ms;
-        if newest.get(&rec.label.key).is_none_or(|&t| at >= t) {
-            newest.insert(rec.label.key.clone(), at);
-            out.insert(rec.label.key, value);
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,6 +640,7 @@ mod tests {
                 },
             },
             label_name: Some("rain".into()),
+            label_horizon_ms: None,
             metric: Some("roc_auc".into()),
             positive_label: Some("1".into()),
             step: 0,

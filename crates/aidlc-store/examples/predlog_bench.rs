@@ -46,6 +46,7 @@ fn record(i: i64) -> PredictionRecord {
             value: None,
         },
         latency_us: 250,
+        entity: None,
     }
 }
 

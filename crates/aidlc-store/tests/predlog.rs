@@ -52,6 +52,8 @@ fn record(i: i64, endpoint: &str) -> PredictionRecord {
             value: (i % 4 == 0).then_some(i as f64 / 3.0),
         },
         latency_us: (100 + i % 900) as u32,
+        // Some requests name no entity: both must survive sealing and scanning.
+        entity: (i % 3 != 2).then(|| format!("customer-{}", i % 11)),
     }
 }
 

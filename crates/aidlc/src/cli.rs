@@ -352,9 +352,14 @@ pub enum LabelsCommand {
 pub struct LabelsIngestArgs {
     /// The labels file (CSV, gzip CSV or Parquet).
     pub path: PathBuf,
-    /// The column with the entity or prediction key.
+    /// The column with the key: the prediction's request id, or with `--event-time` the entity.
     #[arg(long, value_name = "COLUMN")]
     pub key: String,
+    /// The column with the time of the event each label judges; the key is then an entity and
+    /// each label judges that entity's predictions made before the event, within
+    /// `[problem.label] horizon`.
+    #[arg(long, value_name = "COLUMN")]
+    pub event_time: Option<String>,
     /// The label column [default: problem.label.column, else `label`].
     #[arg(long, value_name = "COLUMN")]
     pub label: Option<String>,

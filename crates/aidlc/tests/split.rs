@@ -135,6 +135,10 @@ async fn labels_ingest_and_a_point_in_time_join_from_the_command_line() -> Resul
         "customer_id,buys_again,known_at\n00001,1,1997-04-01\n00002,0,1997-04-02\n,1,1997-04-03\n",
     )?;
     std::fs::write(
+        dir.path().join("events.csv"),
+        "customer_id,churned,churned_on,known_at\n00001,1,1997-05-01,1997-05-03\n00002,0,1997-05-31,1997-06-01\n00003,1,,1997-06-01\n",
+    )?;
+    std::fs::write(
         dir.path().join("entities.csv"),
         "customer_id,date\n00001,1997-02-01\n00001,1997-03-15\n00009,1997-03-15\n",
     )?;
@@ -167,6 +171,31 @@ async fn labels_ingest_and_a_point_in_time_join_from_the_command_line() -> Resul
         assert_eq!(
             v["outcome"]["already_present"], 2,
             "ingesting twice changes nothing"
+        );
+        // Labels keyed by entity and event time; a row without its event time cannot be placed.
+        let o = aidlc(
+            dir.path(),
+            &store,
+            &[
+                "labels",
+                "ingest",
+                "events.csv",
+                "--key",
+                "customer_id",
+                "--label",
+                "churned",
+                "--event-time",
+                "churned_on",
+                "--time",
+                "known_at",
+                "--json",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+        assert_eq!(
+            (v["outcome"]["inserted"].as_u64(), v["skipped"].as_u64()),
+            (Some(2), Some(1))
         );
         if let Some((base, schema)) = pg {
             common::drop_schema(&base, &schema).await;

@@ -430,6 +430,10 @@ pub struct Label {
     pub positive_value: Option<LabelValue>,
     /// How long after a prediction the true label is known.
     pub delay: Option<LabelDelay>,
+    /// For labels keyed by entity and event time: how long after a prediction an event of its
+    /// entity still judges it (a churn label "within 30 days" has a 30-day horizon). Without it,
+    /// a prediction is judged by the entity's next event, however late.
+    pub horizon: Option<LabelDelay>,
 }
 
 /// `[constraints]`.
@@ -637,6 +641,9 @@ impl ReadSection for Label {
             positive: r.text(s, "positive"),
             positive_value: r.label_value(s, "positive_value"),
             delay: r.parsed(s, "delay", DELAY_EXPECTED, |text| {
+                LabelDelay::parse(text).map_err(|reason| (reason, None))
+            }),
+            horizon: r.parsed(s, "horizon", DELAY_EXPECTED, |text| {
                 LabelDelay::parse(text).map_err(|reason| (reason, None))
             }),
         }

@@ -18,6 +18,7 @@ column = "rain"
 positive = "it rains that day"
 positive_value = 1
 delay = "1d"
+horizon = "2d"
 
 [constraints]
 p99_latency_ms = 50
@@ -70,6 +71,12 @@ fn reads_every_section_into_typed_values() {
     assert_eq!(
         spec.problem.label.delay,
         Some(LabelDelay { seconds: 86_400 })
+    );
+    assert_eq!(
+        spec.problem.label.horizon,
+        Some(LabelDelay {
+            seconds: 2 * 86_400
+        })
     );
     assert_eq!(spec.constraints.p99_latency_ms, Some(50.0));
     assert_eq!(spec.constraints.max_model_size_mb, Some(10.5));

@@ -73,7 +73,14 @@ async fn judge_step(state: &AppState, r: &Rollout, now: i64) -> ApiResult<()> {
     };
     let labels = match &r.label_name {
         Some(name) if r.metric.is_some() && !window.is_empty() => {
-            service::labels_by_request(state.store(), name, &window.request_id).await?
+            aidlc_service::labels::labels_for_predictions(
+                state.store(),
+                name,
+                &window,
+                r.label_horizon_ms,
+                Some(now),
+            )
+            .await?
         }
         _ => HashMap::new(),
     };

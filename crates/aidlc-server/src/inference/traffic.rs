@@ -100,6 +100,7 @@ struct ShadowJob {
     candidate: Arc<ServedVersion>,
     frame: Arc<Frame>,
     request_id: String,
+    entity: Option<String>,
 }
 
 /// The bounded queue of shadow requests: a full queue drops the copy (counted), never delays
@@ -169,6 +170,7 @@ pub fn start_shadow_worker(serving: &Arc<Serving>) {
                             &job.candidate,
                             Variant::Shadow,
                             &job.request_id,
+                            job.entity.as_deref(),
                             time_ms,
                             started.elapsed(),
                             &job.frame,
@@ -266,6 +268,7 @@ impl Target {
                 &served,
                 log_variant,
                 &self.request_id,
+                self.entity.as_deref(),
                 time_ms,
                 took,
                 &frame,
@@ -279,6 +282,7 @@ impl Target {
                 candidate: Arc::clone(&r.candidate),
                 frame,
                 request_id: self.request_id.clone(),
+                entity: self.entity.clone(),
             });
         }
         Ok(Scored {
@@ -297,13 +301,15 @@ pub fn variant_name(header: &str) -> Option<&'static str> {
 }
 
 /// One record per scored row. A single-row request's record carries the request id; row `i` of
-/// a batch carries `<request id>.<i>`, so labels can be joined to each row.
+/// a batch carries `<request id>.<i>`, so labels can be joined to each row. Every row carries
+/// the request's entity: a request is about one entity.
 #[allow(clippy::too_many_arguments)]
 fn records(
     endpoint: &str,
     served: &ServedVersion,
     variant: Variant,
     request_id: &str,
+    entity: Option<&str>,
     time_ms: i64,
     took: Duration,
     frame: &Frame,
@@ -358,6 +364,7 @@ fn records(
                 },
             },
             latency_us,
+            entity: entity.map(str::to_string),
         })
         .collect()
 }

@@ -70,6 +70,12 @@ fn encode_payload(r: &PredictionRecord, out: &mut Vec<u8>) {
     for p in &r.outputs.probabilities {
         out.extend_from_slice(&p.to_le_bytes());
     }
+    // The entity came last, after the first segments were written: a payload that ends before
+    // it is a record without an entity, so older segments still read.
+    if let Some(entity) = &r.entity {
+        out.push(1);
+        put_str(out, entity);
+    }
 }
 
 /// What is wrong with a frame at the end of a segment.
@@ -213,6 +219,14 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<PredictionRecord, String> 
     for _ in 0..np {
         probabilities.push(r.f64()?);
     }
+    let entity = if r.pos == payload.len() {
+        None
+    } else {
+        match r.u8()? {
+            1 => Some(r.str()?.to_owned()),
+            tag => return Err(format!("unknown entity tag {tag}")),
+        }
+    };
     if r.pos != payload.len() {
         return Err(format!(
             "{} trailing bytes after the record",
@@ -233,6 +247,7 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<PredictionRecord, String> 
             value,
         },
         latency_us,
+        entity,
     })
 }
 
@@ -259,6 +274,7 @@ mod tests {
                 value: None,
             },
             latency_us: 87,
+            entity: Some("customer-17".into()),
         }
     }
 
@@ -271,6 +287,26 @@ mod tests {
         assert_eq!(decode_record(payload).unwrap(), record());
         let key = decode_key(payload).unwrap();
         assert_eq!((key.endpoint, key.version), ("churn", 3));
+    }
+
+    #[test]
+    fn a_record_written_before_entities_existed_reads_without_one() {
+        let old = PredictionRecord {
+            entity: None,
+            ..record()
+        };
+        let mut buf = Vec::new();
+        encode_frame(&old, &mut buf);
+        let (payload, _) = next_frame(&buf).unwrap();
+        assert_eq!(decode_record(payload).unwrap(), old);
+        // An entity-less payload is byte for byte what the first format wrote: it ends right
+        // after the probabilities (8 bytes each, preceded by their count).
+        let np = old.outputs.probabilities.len();
+        let count_at = payload.len() - 8 * np - 4;
+        assert_eq!(
+            u32::from_le_bytes(payload[count_at..count_at + 4].try_into().unwrap()) as usize,
+            np
+        );
     }
 
     #[test]

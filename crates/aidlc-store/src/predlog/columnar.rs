@@ -57,6 +57,8 @@ pub struct PredictionFrame {
     pub version: Vec<i64>,
     pub variant: Vec<Variant>,
     pub latency_us: Vec<u32>,
+    /// The entity each request was about, if it named one.
+    pub entity: Vec<Option<String>>,
     pub features: Vec<FeatureColumn>,
     pub label: Vec<Option<String>>,
     pub value: Vec<Option<f64>>,
@@ -126,6 +128,7 @@ impl PredictionFrame {
                         value: self.value[i],
                     },
                     latency_us: self.latency_us[i],
+                    entity: self.entity[i].clone(),
                 }
             })
             .collect()
@@ -261,6 +264,7 @@ impl FrameBuilder {
         f.version.push(r.version);
         f.variant.push(r.variant);
         f.latency_us.push(r.latency_us);
+        f.entity.push(r.entity);
         f.label.push(r.outputs.label);
         f.value.push(r.outputs.value);
         f.probabilities.push(r.outputs.probabilities);
@@ -308,6 +312,11 @@ impl FrameBuilder {
         let label = downcast::<StringArray>(col("label")?, "label", path)?;
         let value = downcast::<Float64Array>(col("value")?, "value", path)?;
         let probabilities = downcast::<ListArray>(col("probabilities")?, "probabilities", path)?;
+        // Files sealed before entities were logged have no `entity` column.
+        let entity = batch
+            .column_by_name("entity")
+            .map(|a| downcast::<StringArray>(a, "entity", path))
+            .transpose()?;
         let offsets = probabilities.value_offsets();
         let probability_values =
             downcast::<Float64Array>(probabilities.values(), "probabilities", path)?.values();
@@ -319,6 +328,11 @@ impl FrameBuilder {
             f.version.push(version.value(i));
             f.variant.push(variants[i]);
             f.latency_us.push(latency.value(i));
+            f.entity.push(
+                entity
+                    .filter(|a| a.is_valid(i))
+                    .map(|a| a.value(i).to_owned()),
+            );
             f.label
                 .push(label.is_valid(i).then(|| label.value(i).to_owned()));
             f.value.push(value.is_valid(i).then(|| value.value(i)));
@@ -397,6 +411,7 @@ pub(crate) fn frame_to_batch(frame: &PredictionFrame, endpoint: &str) -> RecordB
         Field::new("version", DataType::Int64, false),
         Field::new("variant", DataType::UInt8, false),
         Field::new("latency_us", DataType::UInt32, false),
+        Field::new("entity", DataType::Utf8, true),
         Field::new("label", DataType::Utf8, true),
         Field::new("value", DataType::Float64, true),
         Field::new(
@@ -414,6 +429,13 @@ pub(crate) fn frame_to_batch(frame: &PredictionFrame, endpoint: &str) -> RecordB
             frame.variant.iter().map(|v| v.code()),
         )),
         Arc::new(UInt32Array::from(frame.latency_us.clone())),
+        Arc::new(StringArray::from(
+            frame
+                .entity
+                .iter()
+                .map(Option::as_deref)
+                .collect::<Vec<_>>(),
+        )),
         Arc::new(StringArray::from(
             frame.label.iter().map(Option::as_deref).collect::<Vec<_>>(),
         )),

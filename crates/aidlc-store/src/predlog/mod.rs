@@ -110,6 +110,10 @@ pub struct PredictionRecord {
     pub outputs: PredictionOutputs,
     /// Time spent answering, in microseconds.
     pub latency_us: u32,
+    /// The entity the request was about (`x-aidlc-entity-id` or the native body's `entity`), so
+    /// labels keyed by entity and event time can be joined to the prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
 }
 
 /// A time window of one endpoint's predictions, optionally narrowed to a model, version or

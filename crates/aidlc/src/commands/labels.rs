@@ -22,6 +22,7 @@ pub async fn run(app: &App, cmd: LabelsCommand) -> anyhow::Result<ExitCode> {
         key_column: args.key,
         label_column,
         time_column: args.time,
+        event_time_column: args.event_time,
         name: args.name,
         now_ms: now_ms(),
     };
