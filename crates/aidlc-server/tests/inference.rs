@@ -510,8 +510,8 @@ async fn labels_join_predictions_by_request_id_or_by_entity_and_event_time() {
             "labels[1]: an `entity` label needs the `event_time`",
         ),
         (
-            json!({"name": "churned", "labels": [{"request_id": "r-1", "event_time": t0, "value": "no"}]}),
-            "labels[0]: `event_time` goes with `entity`",
+            json!({"name": "churned", "labels": [{"request_id": "r-1", "entity": "e-1", "event_time": t0, "value": "no"}]}),
+            "labels[0]: give `request_id` or `entity` with `event_time`, not both",
         ),
         (
             json!({"name": "churned", "labels": [{"entity": "e-1", "event_time": "next tuesday", "value": "no"}]}),

@@ -212,17 +212,14 @@ pub async fn record_label_inputs<S: LabelStore>(
         };
         let request_id = key_of(l.request_id, "request_id")?;
         let entity = key_of(l.entity, "entity")?;
+        // A request-id label may carry its event's time too, as information: the request id
+        // alone names the prediction it judges.
         let (key, event_at_ms) = match (request_id, entity, l.event_at_ms) {
-            (Some(id), None, None) => (id, None),
+            (Some(id), None, at) => (id, at),
             (None, Some(entity), Some(at)) => (entity, Some(at)),
             (None, Some(_), None) => {
                 return Err(LabelError::Invalid(format!(
                     "labels[{i}]: an `entity` label needs the `event_time` of the event it judges"
-                )));
-            }
-            (Some(_), None, Some(_)) => {
-                return Err(LabelError::Invalid(format!(
-                    "labels[{i}]: `event_time` goes with `entity`; a `request_id` names its prediction already"
                 )));
             }
             (Some(_), Some(_), _) => {
@@ -292,8 +289,9 @@ pub fn entity_labels<'l>(
 }
 
 /// The labels of the set `name` that judge a window's predictions, by request id: a label keyed
-/// by the request id (or `<request id>.<row>` for a batch row), else a label of the prediction's
-/// entity by event time ([`entity_labels`]). Labels known to be missing are left out, as are
+/// by the request id (or `<request id>.<row>` for a batch row; its event time, if any, is only
+/// information), else a label of the prediction's entity by event time ([`entity_labels`]).
+/// Entity labels are those with an event time; a label without one never joins by entity. Labels known to be missing are left out, as are
 /// labels that did not exist yet at `as_of_ms`.
 pub async fn labels_for_predictions<S: LabelStore + Sync>(
     store: &S,
@@ -309,10 +307,7 @@ pub async fn labels_for_predictions<S: LabelStore + Sync>(
     let available = |l: &LabelRecord| as_of_ms.is_none_or(|t| l.label.available_at_ms <= t);
     let by_request = store.labels(name, Some(&frame.request_id)).await?;
     let mut newest: HashMap<&str, i64> = HashMap::new();
-    for rec in by_request
-        .iter()
-        .filter(|l| l.label.event_at_ms.is_none() && available(l))
-    {
+    for rec in by_request.iter().filter(|l| available(l)) {
         let Some(value) = &rec.label.value else {
             continue;
         };
