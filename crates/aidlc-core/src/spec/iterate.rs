@@ -71,8 +71,31 @@ pub(crate) fn problems(spec: &super::ProblemSpec) -> Vec<(&'static str, String)>
             "`iterate.recent` keeps the newest rows by time: set `problem.time`".to_string(),
         ));
     }
-    if it.triggers.iter().any(|t| t.trim().is_empty()) {
-        out.push(("iterate.triggers", "a trigger pattern is empty".to_string()));
+    for t in &it.triggers {
+        match super::monitor::SignalPattern::parse(t) {
+            Err((reason, _)) => {
+                out.push(("iterate.triggers", format!("trigger `{t}`: {reason}")));
+            }
+            Ok(_) => {}
+        }
     }
     out
+}
+
+/// Trigger patterns that parse but match no signal the monitors emit: warnings, as for
+/// `[monitor.alerts]` signals, since such a trigger never starts a pipeline.
+pub(crate) fn unknown_triggers(spec: &super::ProblemSpec) -> Vec<String> {
+    spec.iterate
+        .triggers
+        .iter()
+        .filter(|t| {
+            super::monitor::SignalPattern::parse(t).is_ok_and(|p| !p.matches_a_known_family())
+        })
+        .map(|t| {
+            format!(
+                "trigger `{t}` matches no signal the monitors emit ({})",
+                super::monitor::SIGNAL_FAMILIES.join(", ")
+            )
+        })
+        .collect()
 }

@@ -872,3 +872,32 @@ fn signal_patterns_know_the_monitor_signal_families() {
     assert!(!AlertCondition::parse("> 0").unwrap().holds(f64::NAN));
     assert_eq!(AlertCondition::parse("> inf").unwrap_err().1, Some(3));
 }
+
+#[test]
+fn iterate_triggers_are_signal_patterns() {
+    let with = |triggers: &str| {
+        let text = format!("{COMPLETE}\n[iterate]\ntriggers = {triggers}\n");
+        check(&text, "aidlc.toml", None)
+    };
+    let find = |report: &CheckReport| -> Vec<(Severity, String)> {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.key == "iterate.triggers")
+            .map(|d| (d.severity, d.message.clone()))
+            .collect()
+    };
+    assert!(find(&with(r#"["drift.*", "decay.roc_auc"]"#)).is_empty());
+    let bad = find(&with(r#"["drift share"]"#));
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0].0, Severity::Error);
+    assert!(bad[0].1.contains("trigger `drift share`"), "{}", bad[0].1);
+    let unknown = find(&with(r#"["latency.*"]"#));
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert_eq!(unknown[0].0, Severity::Warning);
+    assert!(
+        unknown[0].1.contains("matches no signal"),
+        "{}",
+        unknown[0].1
+    );
+}

@@ -92,6 +92,14 @@ pub(crate) fn validate(
     for (key, message) in super::iterate::problems(spec) {
         findings.error(key, DiagnosticCode::BadValue, message);
     }
+    for message in super::iterate::unknown_triggers(spec) {
+        findings.push(
+            "iterate.triggers",
+            Severity::Warning,
+            DiagnosticCode::BadValue,
+            message,
+        );
+    }
     super::monitor::validate(spec, &mut findings);
     if let Some(columns) = data_columns {
         columns_exist(spec, columns, &mut findings);

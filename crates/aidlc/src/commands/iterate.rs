@@ -7,7 +7,7 @@ use crate::app::{App, now_ms};
 use crate::cli::{LoopApproveArgs, LoopCommand, LoopRunArgs};
 use crate::commands::server::BackgroundServer;
 use crate::output::print_json;
-use aidlc_core::spec::ProblemSpec;
+use aidlc_core::spec::{ProblemSpec, SignalPattern};
 use aidlc_service::iterate::{self, PipelineRequest};
 use aidlc_service::rollout as rollouts;
 use aidlc_service::train::{TrainData, TrainRequest};
@@ -407,36 +407,14 @@ pub(crate) async fn due(
             && it
                 .triggers
                 .iter()
-                .any(|t| pattern_matches(t, &a.state.key.signal))
+                .filter_map(|t| SignalPattern::parse(t).ok())
+                .any(|p| p.matches(&a.state.key.signal))
     });
     Ok(hit.map(|a| format!("alert:{}/{}", a.state.key.rule, a.state.key.signal)))
-}
-
-/// A signal pattern as in `[monitor.alerts]`: exact, or a prefix ending in `*`.
-fn pattern_matches(pattern: &str, signal: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => signal.starts_with(prefix),
-        None => pattern == signal,
-    }
 }
 
 /// Whether `[iterate]` asks for pipelines to start on their own (the server starts the
 /// scheduler only then).
 pub fn wants_scheduler(spec: &ProblemSpec) -> bool {
     spec.iterate.schedule.is_some() || !spec.iterate.triggers.is_empty()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trigger_patterns_match_prefixes() {
-        assert!(pattern_matches("drift.*", "drift.feature.x"));
-        assert!(pattern_matches(
-            "performance.roc_auc",
-            "performance.roc_auc"
-        ));
-        assert!(!pattern_matches("drift.*", "performance.roc_auc"));
-    }
 }
