@@ -72,11 +72,8 @@ pub(crate) fn problems(spec: &super::ProblemSpec) -> Vec<(&'static str, String)>
         ));
     }
     for t in &it.triggers {
-        match super::monitor::SignalPattern::parse(t) {
-            Err((reason, _)) => {
-                out.push(("iterate.triggers", format!("trigger `{t}`: {reason}")));
-            }
-            Ok(_) => {}
+        if let Err((reason, _)) = super::monitor::SignalPattern::parse(t) {
+            out.push(("iterate.triggers", format!("trigger `{t}`: {reason}")));
         }
     }
     out
