@@ -4,6 +4,7 @@
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::config::{FileStoreSettings, Settings};
+use aidlc_core::spec::ProblemSpec;
 use aidlc_store::{AuditContext, Store};
 use anyhow::Context;
 use std::process::ExitCode;
@@ -35,6 +36,29 @@ impl App {
     /// models fail with a message saying how to get it, and built-in models keep working.
     pub fn init_onnx_runtime(&self) -> Result<(), aidlc_models::ModelError> {
         aidlc_models::init_runtime(self.settings.onnxruntime.as_deref())
+    }
+
+    /// The project's `aidlc.toml`, which the command needs for `purpose` (said in the error
+    /// when the file cannot be read, such as "a rollout follows its [deploy] policy").
+    pub fn spec(&self, purpose: &str) -> anyhow::Result<ProblemSpec> {
+        let path = self.settings.spec_path();
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}: {purpose}", path.display()))?;
+        Ok(ProblemSpec::parse(&text, &path.display().to_string())?)
+    }
+
+    /// The project's `aidlc.toml` if there is one; a missing file is `None`, a broken one an
+    /// error, since its settings would otherwise be silently ignored.
+    pub fn spec_if_present(&self) -> anyhow::Result<Option<ProblemSpec>> {
+        let path = self.settings.spec_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(ProblemSpec::parse(
+                &text,
+                &path.display().to_string(),
+            )?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
     }
 
     /// Who, when and why, for the audit entries of a change made now.

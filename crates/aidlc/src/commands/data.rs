@@ -4,11 +4,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use aidlc_core::spec::ProblemSpec;
 use aidlc_data::validate::{ValidationReport, expected_types};
 use aidlc_service::data::{self as service, IngestRequest, VersionDetails};
 use aidlc_store::{DatasetStore, LocalArtifactStore};
-use anyhow::Context;
 
 use crate::app::App;
 use crate::cli::{DataCommand, DataDiffArgs, DataIngestArgs, DataListArgs, DataShowArgs};
@@ -24,22 +22,8 @@ pub async fn run(app: &App, command: DataCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `[data]` of aidlc.toml when the project has one; a project without it ingests with
-/// inferred types and no expectations.
-fn project_spec(app: &App) -> anyhow::Result<Option<ProblemSpec>> {
-    let path = app.settings.spec_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let spec = ProblemSpec::parse(&text, &path.display().to_string())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Some(spec))
-}
-
 async fn ingest(app: &App, args: DataIngestArgs) -> anyhow::Result<ExitCode> {
-    let spec = project_spec(app)?;
+    let spec = app.spec_if_present()?;
     let mut request = IngestRequest::new(&args.path);
     request.name = args.name;
     if let Some(spec) = &spec {

@@ -52,7 +52,7 @@ pub async fn run(app: &App, args: DeployArgs) -> anyhow::Result<ExitCode> {
     let spec = if strategy == Strategy::Direct {
         ProblemSpec::default()
     } else {
-        project_spec(app)?
+        app.spec("a rollout follows its [deploy] policy")?
     };
     let ctx = app.audit_context(args.override_reason.clone());
     let policy = AliasPolicy::default();
@@ -126,17 +126,6 @@ async fn point(
         );
     }
     Ok(())
-}
-
-fn project_spec(app: &App) -> anyhow::Result<ProblemSpec> {
-    let path = app.settings.spec_path();
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {}: a rollout follows its [deploy] policy",
-            path.display()
-        )
-    })?;
-    Ok(ProblemSpec::parse(&text, &path.display().to_string())?)
 }
 
 fn steps_text(r: &Rollout) -> String {

@@ -6,7 +6,6 @@ use crate::app::App;
 use crate::cli::{EvaluateArgs, ReportArgs};
 use crate::commands::models::{Reference, parse_reference, resolve_version};
 use crate::output::{Table, print_json};
-use aidlc_core::spec::ProblemSpec;
 use aidlc_service::evaluate::{
     EvalOptions, EvalReport, GateStatus, evaluate_version, latest_report, render_html,
     render_markdown,
@@ -40,19 +39,8 @@ async fn find_version(store: &Store, reference: &str) -> anyhow::Result<Registry
     resolve_version(store, &parsed).await
 }
 
-fn project_spec(app: &App) -> anyhow::Result<ProblemSpec> {
-    let path = app.settings.spec_path();
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {}: evaluation judges against the framing contract",
-            path.display()
-        )
-    })?;
-    Ok(ProblemSpec::parse(&text, &path.display().to_string())?)
-}
-
 pub async fn run(app: &App, args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let spec = project_spec(app)?;
+    let spec = app.spec("evaluation judges against the framing contract")?;
     let store = app.store().await?;
     let version = find_version(&store, &args.reference).await?;
     // Only ONNX versions need the runtime; a missing one is reported when such a model loads.

@@ -31,13 +31,6 @@ pub async fn run(app: &App, cmd: LoopCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn project_spec(app: &App) -> anyhow::Result<ProblemSpec> {
-    let path = app.settings.spec_path();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}: the loop follows [iterate]", path.display()))?;
-    Ok(ProblemSpec::parse(&text, &path.display().to_string())?)
-}
-
 /// Everything a pipeline run needs, built once per run.
 #[derive(Clone)]
 pub struct PipelineSettings {
@@ -51,7 +44,7 @@ pub struct PipelineSettings {
 
 impl PipelineSettings {
     pub fn from_app(app: &App, model: Option<String>) -> anyhow::Result<PipelineSettings> {
-        let spec = project_spec(app)?;
+        let spec = app.spec("the loop follows [iterate]")?;
         let model = model
             .or_else(|| spec.problem.name.clone())
             .context("no model name: pass --model NAME or set `problem.name`")?;
@@ -132,7 +125,7 @@ fn print_run(app: &App, run: &PipelineRecord) -> anyhow::Result<()> {
 }
 
 async fn approve(app: &App, args: LoopApproveArgs) -> anyhow::Result<ExitCode> {
-    let spec = project_spec(app)?;
+    let spec = app.spec("the loop follows [iterate]")?;
     let store = app.store().await?;
     let run = iterate::approve(
         &store,

@@ -2,7 +2,6 @@
 
 use crate::app::{App, now_ms};
 use crate::cli::LabelsCommand;
-use crate::commands::split::project_spec;
 use crate::output::print_json;
 use aidlc_service::labels::{LabelIngestRequest, ingest_labels};
 use std::process::ExitCode;
@@ -11,7 +10,9 @@ pub async fn run(app: &App, cmd: LabelsCommand) -> anyhow::Result<ExitCode> {
     let LabelsCommand::Ingest(args) = cmd;
     let label_column = match args.label {
         Some(c) => c,
-        None => project_spec(app)?
+        None => app
+            .spec_if_present()?
+            .unwrap_or_default()
             .problem
             .label
             .column

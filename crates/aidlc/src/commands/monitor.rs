@@ -7,7 +7,6 @@
 use crate::app::{App, now_ms};
 use crate::cli::{MonitorCommand, MonitorRunArgs};
 use crate::output::{Table, format_ms, print_json};
-use aidlc_core::spec::ProblemSpec;
 use aidlc_service::monitor::{self, MonitorSettings};
 use aidlc_store::predlog::{JetStreamConfig, LocalLogReader, PredictionLog};
 use aidlc_store::{JetStreamPredictionLog, MonitorQuery, MonitorStore, Store};
@@ -24,14 +23,7 @@ pub async fn run(app: &App, cmd: MonitorCommand) -> anyhow::Result<ExitCode> {
 
 /// The project's monitoring settings from `aidlc.toml`.
 pub fn settings(app: &App) -> anyhow::Result<MonitorSettings> {
-    let path = app.settings.spec_path();
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {}: monitoring follows its [monitor]",
-            path.display()
-        )
-    })?;
-    let spec = ProblemSpec::parse(&text, &path.display().to_string())?;
+    let spec = app.spec("monitoring follows its [monitor]")?;
     Ok(MonitorSettings::from_spec(&spec)?)
 }
 

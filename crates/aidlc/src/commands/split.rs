@@ -5,7 +5,7 @@
 use crate::app::App;
 use crate::cli::SplitArgs;
 use crate::output::{Table, print_json};
-use aidlc_core::spec::{LabelDelay, ProblemSpec};
+use aidlc_core::spec::LabelDelay;
 use aidlc_data::leakage::{LeakageReport, Severity};
 use aidlc_data::split::{Fractions, SplitKind, SplitPlan};
 use aidlc_data::time::parse_instant_ms;
@@ -18,17 +18,6 @@ use anyhow::{Context, bail};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The contract if the project has one; a missing file means "no defaults", a broken one is an
-/// error, since its `[split]` would otherwise be silently ignored.
-pub fn project_spec(app: &App) -> anyhow::Result<ProblemSpec> {
-    let path = app.settings.spec_path();
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(ProblemSpec::parse(&text, &path.display().to_string())?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProblemSpec::default()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 fn instant(text: &str, key: &str) -> anyhow::Result<i64> {
     parse_instant_ms(text).with_context(|| {
         format!("`{key}` = {text:?} is not a date or date-time (YYYY-MM-DD[THH:MM[:SS]])")
@@ -38,7 +27,7 @@ fn instant(text: &str, key: &str) -> anyhow::Result<i64> {
 /// Runs `data split`; callable directly so a wider `data` command group can dispatch its
 /// `split` verb here.
 pub async fn split(app: &App, args: SplitArgs) -> anyhow::Result<ExitCode> {
-    let spec = project_spec(app)?;
+    let spec = app.spec_if_present()?.unwrap_or_default();
     let s = &spec.split;
     let kind_text = args
         .kind

@@ -25,9 +25,7 @@ pub async fn run(app: &App, args: TrainArgs) -> anyhow::Result<ExitCode> {
     let store = app.store().await?;
     let ctx = app.audit_context(args.override_reason.clone());
     require_framing(&spec_path, &store, &ctx, "training").await?;
-    let text = std::fs::read_to_string(&spec_path)
-        .with_context(|| format!("cannot read {}", spec_path.display()))?;
-    let spec = ProblemSpec::parse(&text, &spec_path.display().to_string())?;
+    let spec = app.spec("training follows the framing contract")?;
 
     let data = match args.data.as_deref() {
         Some(reference) if !Path::new(reference).exists() => TrainData::Dataset(reference.into()),
