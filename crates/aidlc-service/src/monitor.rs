@@ -361,22 +361,8 @@ where
             };
             let (method, threshold) = settings.method_for(&column.name);
             if let Some(result) = feature_drift(p, &column.values, method, threshold) {
-                // A method chosen for this very feature that cannot run on it is a mistake
-                // in the file, not a window without a verdict.
-                if result.status == DriftStatus::NotApplicable
-                    && settings.monitor.methods.contains_key(&column.name)
-                {
-                    return Err(MonitorError::Invalid(format!(
-                        "`monitor.methods.{}` = \"{method}\": {}; `{}` is categorical, so use \
-                         one of {}",
-                        column.name,
-                        result
-                            .error
-                            .as_deref()
-                            .unwrap_or("the method does not apply"),
-                        column.name,
-                        categorical_methods()
-                    )));
+                if let Some(mistake) = inapplicable(settings, &result) {
+                    return Err(mistake);
                 }
                 results.push((result, method));
             }
@@ -557,6 +543,25 @@ impl Collector {
             points: self.points,
         }
     }
+}
+
+/// A method `[monitor.methods]` chose for this very feature that cannot run on it is a
+/// mistake in the file, not a window without a verdict: the error names the key and the
+/// methods that can run.
+fn inapplicable(settings: &MonitorSettings, result: &ColumnDriftResult) -> Option<MonitorError> {
+    let method = settings.monitor.methods.get(&result.column)?;
+    (result.status == DriftStatus::NotApplicable).then(|| {
+        MonitorError::Invalid(format!(
+            "`monitor.methods.{}` = \"{method}\": {}; `{}` is categorical, so use one of {}",
+            result.column,
+            result
+                .error
+                .as_deref()
+                .unwrap_or("the method does not apply"),
+            result.column,
+            categorical_methods()
+        ))
+    })
 }
 
 /// The methods that run on categories, for messages.
@@ -1042,6 +1047,21 @@ mod tests {
         assert!(r.drifted, "{r:?}");
         let r = feature_drift(&p, &current, MethodChoice::Method(DriftMethod::Ks), None).unwrap();
         assert_eq!(r.status, DriftStatus::NotApplicable);
+        // Named for this feature, that is an error naming the key; as the method of every
+        // feature, a `not_applicable` point.
+        let r = ColumnDriftResult {
+            column: "salary_range".into(),
+            ..r
+        };
+        let named = settings("[monitor.methods]\nsalary_range = \"ks\"\n");
+        let error = inapplicable(&named, &r).unwrap().to_string();
+        assert!(
+            error.starts_with("`monitor.methods.salary_range` = \"ks\": ks needs ordered")
+                && error.contains("`chisquare`")
+                && !error.contains("`wasserstein`"),
+            "{error}"
+        );
+        assert!(inapplicable(&settings("[monitor]\nmethod = \"ks\"\n"), &r).is_none());
     }
 
     #[test]

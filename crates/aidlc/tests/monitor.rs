@@ -495,6 +495,10 @@ async fn cbpe_then_realized_performance(dir: &Path, url: &str) -> anyhow::Result
         &format!("{LABELLED_MONITOR}\n[store]\nurl = \"{url}\"\n"),
         true,
     );
+    assert!(
+        !dir.join(".aidlc/aidlc.db").exists(),
+        "the records go to the store [store] url names"
+    );
     let reference = applications(dir, "data/reference.csv.gz");
     let analysis = applications(dir, "data/analysis.csv.gz");
     let targets = analysis_labels(dir);
