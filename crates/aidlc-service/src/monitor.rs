@@ -20,10 +20,12 @@ use crate::evaluate::scoring::{Gathered, Scores, Truth, metrics_on};
 use crate::labels::labels_for_predictions;
 use aidlc_core::alerts::Signal;
 use aidlc_core::records::DatasetVersion;
-use aidlc_core::spec::{Metric, MonitorSpec, ProblemSpec, Task};
+use aidlc_core::spec::{Metric, MonitorMethod, MonitorSpec, ProblemSpec, Task};
 use aidlc_data::profile::{ColumnProfile, DatasetProfile};
 use aidlc_stats::cbpe::{CbpeConfig, CbpeEstimator};
-use aidlc_stats::drift::{self as stats_drift, ColumnDriftResult, NumericSample};
+use aidlc_stats::drift::{
+    self as stats_drift, ColumnDriftResult, DriftMethod, DriftStatus, NumericSample,
+};
 use aidlc_stats::multivariate::{PcaConfig, PcaReconstructionModel};
 use aidlc_stats::streaming::{Adwin, AdwinConfig, Ddm, DdmConfig, DriftDetector};
 use aidlc_store::predlog::{
@@ -69,18 +71,15 @@ pub struct MonitorSettings {
     pub positive_label: Option<String>,
     /// `[baseline] metric`: the primary metric.
     pub metric: Option<Metric>,
-    /// The drift method per feature (`auto` unless `[monitor] method` says otherwise).
+    /// The drift method of a feature `[monitor.methods]` does not name (`auto` unless
+    /// `[monitor] method` says otherwise).
     pub method: MethodChoice,
 }
 
 impl MonitorSettings {
     pub fn from_spec(spec: &ProblemSpec) -> Result<MonitorSettings> {
-        let method = match spec.monitor.method.as_deref() {
-            None => MethodChoice::Auto,
-            Some(text) => text.parse().map_err(|e| {
-                MonitorError::Invalid(format!("[monitor] method = {text:?}: unknown method: {e}"))
-            })?,
-        };
+        // Method names and thresholds were checked when the file was read.
+        let method = choice(spec.monitor.method.unwrap_or_default());
         Ok(MonitorSettings {
             monitor: spec.monitor.clone(),
             label_name: spec.problem.label.column.clone(),
@@ -100,9 +99,50 @@ impl MonitorSettings {
         })
     }
 
+    /// The drift method of `feature` and its threshold (`None`: the method's default):
+    /// `[monitor.methods]` and `[monitor.thresholds]`, else `method`.
+    pub fn method_for(&self, feature: &str) -> (MethodChoice, Option<f64>) {
+        let method = match self.monitor.methods.get(feature) {
+            Some(&m) => choice(m),
+            None => self.method,
+        };
+        (method, self.monitor.threshold_for(feature))
+    }
+
+    /// Fails, naming the key, when `[monitor.methods]` or `[monitor.thresholds]` names a
+    /// feature the model does not have (`features`: the ones the endpoint logs).
+    pub fn check_features<'f>(
+        &self,
+        features: impl IntoIterator<Item = &'f str> + Clone,
+    ) -> Result<()> {
+        for (key, feature) in self.monitor.named_features() {
+            if !features.clone().into_iter().any(|f| f == feature) {
+                let known: Vec<String> = features
+                    .clone()
+                    .into_iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect();
+                return Err(MonitorError::Invalid(format!(
+                    "`{key}` names the feature `{feature}`, which the model does not have; its \
+                     features are {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The window length in milliseconds.
     pub fn window_ms(&self) -> i64 {
         (self.monitor.window_or_default().seconds as i64).saturating_mul(1000)
+    }
+}
+
+/// `[monitor]`'s method as the drift module takes it.
+fn choice(method: MonitorMethod) -> MethodChoice {
+    match method {
+        MonitorMethod::Auto => MethodChoice::Auto,
+        MonitorMethod::Method(m) => MethodChoice::Method(m),
     }
 }
 
@@ -317,28 +357,35 @@ where
 
     // Data drift per feature against the training profile.
     if let Some((dv, profile)) = &reference.profile {
+        settings.check_features(frame.features.iter().map(|c| c.name.as_str()))?;
         let mut results = Vec::new();
         for column in &frame.features {
             let Some(p) = profile.column(&column.name) else {
                 continue;
             };
-            if let Some(result) = feature_drift(p, &column.values, settings.method) {
-                results.push(result);
+            let (method, threshold) = settings.method_for(&column.name);
+            if let Some(result) = feature_drift(p, &column.values, method, threshold) {
+                if let Some(mistake) = inapplicable(settings, &result) {
+                    return Err(mistake);
+                }
+                results.push((result, method));
             }
         }
-        for r in &results {
+        for (r, configured) in &results {
             out.push(
                 &format!("drift.feature.{}", r.column),
                 Some(&r.column),
                 r.drift_score.unwrap_or(f64::NAN),
                 json!({
-                    "method": r.method.name(), "statistic": r.statistic, "p_value": r.p_value,
+                    "method": r.method.name(), "configured": configured.to_string(),
+                    "statistic": r.statistic, "p_value": r.p_value,
                     "threshold": r.threshold, "drifted": r.drifted, "status": r.status.as_str(),
                     "n_reference": r.n_reference, "n_current": r.n_current,
                     "reference": format!("{}@{}", dv.data.name, dv.version),
                 }),
             );
         }
+        let results: Vec<ColumnDriftResult> = results.into_iter().map(|(r, _)| r).collect();
         if !results.is_empty() {
             let summary = stats_drift::dataset_drift(&results, stats_drift::DEFAULT_DRIFT_SHARE);
             let drifted: Vec<&str> = results
@@ -499,11 +546,44 @@ impl Collector {
     }
 }
 
-/// One feature's drift against its training profile, with the configured method.
+/// A method `[monitor.methods]` chose for this very feature that cannot run on it is a
+/// mistake in the file, not a window without a verdict: the error names the key and the
+/// methods that can run.
+fn inapplicable(settings: &MonitorSettings, result: &ColumnDriftResult) -> Option<MonitorError> {
+    let method = settings.monitor.methods.get(&result.column)?;
+    (result.status == DriftStatus::NotApplicable).then(|| {
+        MonitorError::Invalid(format!(
+            "`monitor.methods.{}` = \"{method}\": {}; `{}` is categorical, so use one of {}",
+            result.column,
+            result
+                .error
+                .as_deref()
+                .unwrap_or("the method does not apply"),
+            result.column,
+            categorical_methods()
+        ))
+    })
+}
+
+/// The methods that run on categories, for messages.
+fn categorical_methods() -> String {
+    DriftMethod::ALL
+        .iter()
+        .filter(|m| m.applies_to(stats_drift::ColumnKind::Categorical))
+        .map(|m| format!("`{}`", m.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One feature's drift against its training profile, with the configured method and
+/// threshold. A method that cannot run on the feature's kind of column (an order-based test
+/// on categories) gives a `not_applicable` result; the caller decides whether that is a
+/// mistake.
 fn feature_drift(
     profile: &ColumnProfile,
     values: &FeatureValues,
     method: MethodChoice,
+    threshold: Option<f64>,
 ) -> Option<ColumnDriftResult> {
     let chosen = match method {
         MethodChoice::Method(m) => Some(m),
@@ -519,7 +599,7 @@ fn feature_drift(
             let current: Vec<f64> = v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
             let sample = NumericSample::new(&current);
             Some(match chosen {
-                Some(m) => reference.compare_sample(&sample, m, None),
+                Some(m) => reference.compare_sample(&sample, m, threshold),
                 None => reference.compare_sample_auto(&sample),
             })
         }
@@ -530,7 +610,7 @@ fn feature_drift(
             };
             let (counts, missing) = aidlc_stats::categorical::count_categories(&labels);
             Some(match chosen {
-                Some(m) => reference.compare_counts(&counts, missing, m, None),
+                Some(m) => reference.compare_counts(&counts, missing, m, threshold),
                 None => reference.compare_counts_auto(&counts, missing),
             })
         }
@@ -856,6 +936,133 @@ mod tests {
         assert_eq!(evaluated_metric(&report, "roc_auc"), Some(0.91));
         assert_eq!(evaluated_metric(&report, "f1"), None);
         assert_eq!(evaluated_metric(&json!({}), "f1"), None);
+    }
+
+    fn settings(toml: &str) -> MonitorSettings {
+        let text = format!("[problem]\nname = \"cars\"\n\n{toml}");
+        let spec = aidlc_core::spec::ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+        MonitorSettings::from_spec(&spec).unwrap()
+    }
+
+    /// A column profile holding only what drift needs: the numeric or categorical reference.
+    fn profile(numeric: Option<&[f64]>, categorical: Option<&[Option<&str>]>) -> ColumnProfile {
+        ColumnProfile {
+            name: "f".into(),
+            value_type: if numeric.is_some() {
+                aidlc_data::profile::ValueType::Float
+            } else {
+                aidlc_data::profile::ValueType::Categorical
+            },
+            type_overridden: false,
+            count: 0,
+            missing: 0,
+            distinct: 0,
+            distinct_exact: true,
+            min: None,
+            max: None,
+            mean: None,
+            std: None,
+            min_time: None,
+            max_time: None,
+            quantiles: Vec::new(),
+            quantiles_exact: true,
+            histogram: None,
+            top_categories: Vec::new(),
+            categories_complete: true,
+            numeric_reference: numeric.map(|v| stats_drift::NumericReference::fit("f", v)),
+            categorical_reference: categorical
+                .map(|v| stats_drift::CategoricalReference::fit("f", v)),
+        }
+    }
+
+    #[test]
+    fn each_feature_gets_its_own_method_and_threshold_over_the_default() {
+        let all_auto = settings("");
+        assert_eq!(all_auto.method_for("car_value"), (MethodChoice::Auto, None));
+        let s = settings(
+            "[monitor]\nmethod = \"psi\"\n\n[monitor.methods]\ncar_value = \"wasserstein\"\n\
+             salary_range = \"auto\"\n\n[monitor.thresholds]\ncar_value = 5000\n",
+        );
+        assert_eq!(
+            s.method_for("car_value"),
+            (MethodChoice::Method(DriftMethod::Wasserstein), Some(5000.0))
+        );
+        assert_eq!(s.method_for("salary_range"), (MethodChoice::Auto, None));
+        assert_eq!(
+            s.method_for("loan_length"),
+            (MethodChoice::Method(DriftMethod::Psi), None),
+            "the [monitor] method"
+        );
+    }
+
+    #[test]
+    fn a_feature_the_model_lacks_is_named_with_its_key() {
+        let s = settings("[monitor]\nmethod = \"ks\"\n\n[monitor.thresholds]\ncar_valeu = 0.01\n");
+        let error = s
+            .check_features(["car_value", "loan_length"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`monitor.thresholds.car_valeu`")
+                && error.contains("`car_valeu`")
+                && error.contains("`car_value`, `loan_length`"),
+            "{error}"
+        );
+        s.check_features(["car_value", "car_valeu"]).unwrap();
+        settings("").check_features(std::iter::empty()).unwrap();
+    }
+
+    #[test]
+    fn the_configured_method_and_threshold_decide_a_features_drift() {
+        let reference: Vec<f64> = (0..2000).map(|i| f64::from(i % 100)).collect();
+        let p = profile(Some(&reference), None);
+        // The current values sit 3 units higher: raw W1 = 3.
+        let current =
+            FeatureValues::Number((0..500).map(|i| Some(f64::from(i % 100) + 3.0)).collect());
+        let wasserstein = MethodChoice::Method(DriftMethod::Wasserstein);
+        let r = feature_drift(&p, &current, wasserstein, None).unwrap();
+        assert_eq!(r.method, DriftMethod::Wasserstein);
+        assert!((r.statistic.unwrap() - 3.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.threshold, 0.1, "the method's default");
+        assert!(r.drifted);
+        let r = feature_drift(&p, &current, wasserstein, Some(5.0)).unwrap();
+        assert_eq!(r.threshold, 5.0);
+        assert!(!r.drifted, "3 is below the feature's threshold of 5");
+        // Auto: Evidently's normed Wasserstein above 1,000 reference values.
+        let r = feature_drift(&p, &current, MethodChoice::Auto, None).unwrap();
+        assert_eq!(r.method, DriftMethod::WassersteinNormed);
+
+        // A categorical feature: the named method runs, or says it cannot.
+        let labels: Vec<Option<&str>> = (0..1000)
+            .map(|i| Some(if i % 10 == 0 { "60K+" } else { "0-20K" }))
+            .collect();
+        let p = profile(None, Some(&labels));
+        let current = FeatureValues::Text(
+            (0..1000)
+                .map(|i| Some(if i % 100 == 0 { "60K+" } else { "0-20K" }.to_string()))
+                .collect(),
+        );
+        let js = MethodChoice::Method(DriftMethod::JensenShannonNannyml);
+        let r = feature_drift(&p, &current, js, None).unwrap();
+        assert_eq!(r.method, DriftMethod::JensenShannonNannyml);
+        assert!(r.drifted, "{r:?}");
+        let r = feature_drift(&p, &current, MethodChoice::Method(DriftMethod::Ks), None).unwrap();
+        assert_eq!(r.status, DriftStatus::NotApplicable);
+        // Named for this feature, that is an error naming the key; as the method of every
+        // feature, a `not_applicable` point.
+        let r = ColumnDriftResult {
+            column: "salary_range".into(),
+            ..r
+        };
+        let named = settings("[monitor.methods]\nsalary_range = \"ks\"\n");
+        let error = inapplicable(&named, &r).unwrap().to_string();
+        assert!(
+            error.starts_with("`monitor.methods.salary_range` = \"ks\": ks needs ordered")
+                && error.contains("`chisquare`")
+                && !error.contains("`wasserstein`"),
+            "{error}"
+        );
+        assert!(inapplicable(&settings("[monitor]\nmethod = \"ks\"\n"), &r).is_none());
     }
 
     #[test]

@@ -126,8 +126,8 @@ mod monitor;
 
 pub use monitor::{
     AlertCondition, AlertRule, AlertRuleSection, AlertSeverity, Channel, ChannelKind,
-    ChannelSection, DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_WINDOW, MonitorSpec, SIGNAL_FAMILIES,
-    SignalPattern,
+    ChannelSection, DEFAULT_MONITOR_INTERVAL, DEFAULT_MONITOR_WINDOW, MonitorMethod, MonitorSpec,
+    SIGNAL_FAMILIES, SignalPattern, threshold_problem,
 };
 
 keyword_enum! {

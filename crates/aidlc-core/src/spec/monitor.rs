@@ -6,6 +6,14 @@
 //! [monitor]
 //! interval = "1h"                 # how often the monitors run (default 1h)
 //! window = "1d"                   # how much of the prediction log each run reads (default 1d)
+//! method = "auto"                 # the drift method of every feature (default auto)
+//!
+//! [monitor.methods]               # per feature, overriding `method`
+//! car_value = "wasserstein"
+//! salary_range = "jensen_shannon_nannyml"
+//!
+//! [monitor.thresholds]            # per feature, overriding the method's default threshold
+//! car_value = 5000                # raw Wasserstein is in the feature's units (euros here)
 //!
 //! [monitor.alerts.feature_drift]
 //! signal = "drift.feature.*"      # an exact signal name, or a prefix ending in `*`
@@ -21,11 +29,17 @@
 //!
 //! Rules and channels are named tables rather than arrays of tables so that each has a stable
 //! name: alerts record the rule that raised them, and delivery attempts the channel.
+//!
+//! Drift methods are the statistics crate's ([`DriftMethod`], the names of
+//! `shared/specs/drift-methods.md`), so a name is checked when the file is read. Which
+//! features exist is only known once the model serves, so the monitor checks the feature
+//! names of `methods` and `thresholds` (and `check` does, against the data's columns).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use aidlc_stats::drift::{DecisionRule, DriftMethod};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::diagnostic::{DiagnosticCode, Severity};
@@ -237,6 +251,101 @@ impl<'de> Deserialize<'de> for AlertCondition {
     }
 }
 
+/// A feature's drift method as `[monitor]` names it: `auto` (Evidently's choice from the
+/// column's kind and size) or one of the statistics crate's methods. It serializes as its
+/// name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MonitorMethod {
+    #[default]
+    Auto,
+    Method(DriftMethod),
+}
+
+impl MonitorMethod {
+    /// Reads `auto` or a method name the statistics crate accepts (its canonical names, such
+    /// as `wasserstein` or `chisquare`, and the common spellings it also takes).
+    pub fn parse(text: &str) -> Result<MonitorMethod, (String, Option<usize>)> {
+        if text.trim().eq_ignore_ascii_case("auto") {
+            return Ok(MonitorMethod::Auto);
+        }
+        text.parse::<DriftMethod>()
+            .map(MonitorMethod::Method)
+            .map_err(|_| {
+                (
+                    format!("unknown drift method: expected {}", Self::expected()),
+                    None,
+                )
+            })
+    }
+
+    /// "`auto` or one of `ks`, `wasserstein`, …", for messages.
+    pub fn expected() -> String {
+        let names: Vec<String> = DriftMethod::ALL
+            .iter()
+            .map(|m| format!("`{}`", m.name()))
+            .collect();
+        format!("`auto` or one of {}", names.join(", "))
+    }
+
+    /// The method's name, or `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MonitorMethod::Auto => "auto",
+            MonitorMethod::Method(m) => m.name(),
+        }
+    }
+
+    /// The named method; `None` for `auto`.
+    pub fn method(self) -> Option<DriftMethod> {
+        match self {
+            MonitorMethod::Auto => None,
+            MonitorMethod::Method(m) => Some(m),
+        }
+    }
+}
+
+impl fmt::Display for MonitorMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for MonitorMethod {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for MonitorMethod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MonitorMethod, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        MonitorMethod::parse(&text).map_err(|(reason, _)| serde::de::Error::custom(reason))
+    }
+}
+
+/// Why `threshold` cannot be the threshold of `method`, if it cannot: a p-value test compares
+/// a p-value, so its threshold lies strictly between 0 and 1; a distance's is above 0 (its
+/// upper end depends on the distance, raw Wasserstein being in the feature's own units).
+pub fn threshold_problem(method: DriftMethod, threshold: f64) -> Option<String> {
+    if method.rule() == DecisionRule::ScoreAtLeast {
+        (threshold <= 0.0).then(|| {
+            format!(
+                "`{}` is a distance (drift when it is at least the threshold): expected a \
+                 threshold above 0",
+                method.name()
+            )
+        })
+    } else {
+        (threshold <= 0.0 || threshold >= 1.0).then(|| {
+            format!(
+                "`{}` is a test (drift when its p-value is below the threshold): expected a \
+                 p-value threshold between 0 and 1",
+                method.name()
+            )
+        })
+    }
+}
+
 /// `[monitor]`. The monitors' own settings (methods, schedules) join this struct as they land.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSpec {
@@ -245,9 +354,14 @@ pub struct MonitorSpec {
     /// How much of the prediction log one run reads; [`DEFAULT_MONITOR_WINDOW`] when not written.
     pub window: Option<LabelDelay>,
     /// The drift method for every feature: `auto` (Evidently's choice per feature, the default)
-    /// or a method name of the statistics crate (`ks`, `psi`, `wasserstein`, …); the monitor
-    /// rejects a name it does not know.
-    pub method: Option<String>,
+    /// or a method of the statistics crate (`ks`, `psi`, `wasserstein`, …).
+    pub method: Option<MonitorMethod>,
+    /// `[monitor.methods]`: feature → its drift method, overriding `method`.
+    pub methods: BTreeMap<String, MonitorMethod>,
+    /// `[monitor.thresholds]`: feature → the threshold its method compares with, instead of
+    /// the method's default. Only for a feature whose method is named (not `auto`), because
+    /// `auto` picks a p-value test or a distance depending on the data.
+    pub thresholds: BTreeMap<String, f64>,
     /// `[monitor.alerts.<name>]`: rule name → rule.
     pub alerts: BTreeMap<String, AlertRuleSection>,
     /// `[monitor.channels.<name>]`: channel name → channel.
@@ -317,6 +431,35 @@ impl MonitorSpec {
         self.window.unwrap_or(DEFAULT_MONITOR_WINDOW)
     }
 
+    /// The drift method of `feature`: its `[monitor.methods]` entry, else `method`, else
+    /// `auto`.
+    pub fn method_for(&self, feature: &str) -> MonitorMethod {
+        self.methods
+            .get(feature)
+            .copied()
+            .or(self.method)
+            .unwrap_or_default()
+    }
+
+    /// The threshold `[monitor.thresholds]` sets for `feature`; `None`: the method's default.
+    pub fn threshold_for(&self, feature: &str) -> Option<f64> {
+        self.thresholds.get(feature).copied()
+    }
+
+    /// The features `[monitor.methods]` and `[monitor.thresholds]` name, with the key naming
+    /// each (`monitor.methods.<feature>`), so the monitor can report one the model lacks.
+    pub fn named_features(&self) -> Vec<(String, &str)> {
+        let methods = self
+            .methods
+            .keys()
+            .map(|f| (format!("monitor.methods.{f}"), f.as_str()));
+        let thresholds = self
+            .thresholds
+            .keys()
+            .map(|f| (format!("monitor.thresholds.{f}"), f.as_str()));
+        methods.chain(thresholds).collect()
+    }
+
     /// The complete rules, by name, with defaults filled in. A rule without `signal` or `when`
     /// is left out: `check` reports it, and an unfinished rule must not raise alerts.
     pub fn rules(&self) -> Vec<AlertRule> {
@@ -365,17 +508,55 @@ fn duration(text: &str) -> Result<LabelDelay, (String, Option<usize>)> {
 
 impl ReadSection for MonitorSpec {
     fn read(r: &mut Reader<'_>, s: &mut Section<'_, '_>) -> Self {
-        MonitorSpec {
+        let spec = MonitorSpec {
             interval: r.parsed(s, "interval", DURATION_EXPECTED, duration),
             window: r.parsed(s, "window", DURATION_EXPECTED, duration),
-            method: r.text(s, "method"),
+            method: r.parsed(
+                s,
+                "method",
+                &MonitorMethod::expected(),
+                MonitorMethod::parse,
+            ),
+            methods: r.parsed_map(
+                s,
+                "methods",
+                "a drift method such as \"wasserstein\"",
+                MonitorMethod::parse,
+            ),
+            thresholds: r.number_map(s, "thresholds"),
             alerts: r.section_map(
                 s,
                 "alerts",
                 "an alert rule: signal, when, severity, cooldown",
             ),
             channels: r.section_map(s, "channels", "a channel: kind, url, min_severity"),
+        };
+        // A threshold means something only for a known method: a p-value for a test, a
+        // distance otherwise. Both are read by now, so the pair is checked with the file.
+        for (feature, &threshold) in &spec.thresholds {
+            let key = format!("monitor.thresholds.{feature}");
+            let problem = match spec.method_for(feature).method() {
+                None => Some(format!(
+                    "`{key}` needs a named method for `{feature}`: with `auto` the method, and \
+                     so whether the threshold is a p-value or a distance, depends on the data; \
+                     set `monitor.methods.{feature}` (or `monitor.method`) to {}",
+                    MonitorMethod::expected().trim_start_matches("`auto` or ")
+                )),
+                Some(method) => threshold_problem(method, threshold)
+                    .map(|reason| format!("`{key}` = {threshold}: {reason}")),
+            };
+            if let Some(message) = problem {
+                let position = r.places.position(&key);
+                r.report(
+                    &key,
+                    position,
+                    Severity::Error,
+                    DiagnosticCode::InvalidValue,
+                    message,
+                );
+            }
         }
+        spec
     }
 }
 

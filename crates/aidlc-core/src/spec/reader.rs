@@ -683,6 +683,34 @@ impl<'a> Reader<'a> {
         )
     }
 
+    /// A table of name = number (integer or float), each finite.
+    pub(crate) fn number_map(
+        &mut self,
+        section: &mut Section<'_, '_>,
+        key: &'static str,
+    ) -> BTreeMap<String, f64> {
+        self.free_map(
+            section,
+            key,
+            "a table of name = number",
+            |r, path, value| match to_number(value.get_ref()) {
+                Some(n) if n.is_finite() => Some(n),
+                Some(_) => {
+                    r.invalid(
+                        path,
+                        &value.span(),
+                        format!("`{path}` must be a finite number"),
+                    );
+                    None
+                }
+                None => {
+                    r.wrong_type(path, value, "a number");
+                    None
+                }
+            },
+        )
+    }
+
     /// A table of column = "text".
     pub(crate) fn text_map(
         &mut self,

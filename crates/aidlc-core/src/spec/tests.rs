@@ -901,3 +901,147 @@ fn iterate_triggers_are_signal_patterns() {
         unknown[0].1
     );
 }
+
+#[test]
+fn drift_methods_are_set_per_feature_over_the_default() {
+    use aidlc_stats::drift::DriftMethod;
+    let text = format!(
+        "{COMPLETE}\n[monitor]\nmethod = \"psi\"\n\n[monitor.methods]\nvisibility = \"wasserstein\"\n\
+         \"dew point\" = \"auto\"\ncloud = \"Jensen-Shannon\"\nwind = \"chisquare\"\n\n\
+         [monitor.thresholds]\nvisibility = 2.5\nwind = 0.01\n"
+    );
+    let spec = ProblemSpec::parse(&text, "aidlc.toml").unwrap();
+    let m = &spec.monitor;
+    let method = MonitorMethod::Method;
+    assert_eq!(m.method_for("visibility"), method(DriftMethod::Wasserstein));
+    assert_eq!(m.method_for("dew point"), MonitorMethod::Auto);
+    // The statistics crate's spellings are accepted and stored under its canonical name.
+    assert_eq!(m.method_for("cloud"), method(DriftMethod::JensenShannon));
+    assert_eq!(m.method_for("wind"), method(DriftMethod::ChiSquareGof));
+    assert_eq!(
+        m.method_for("humidity"),
+        method(DriftMethod::Psi),
+        "the default"
+    );
+    assert_eq!(m.threshold_for("visibility"), Some(2.5));
+    assert_eq!(m.threshold_for("humidity"), None);
+    let json = serde_json::to_value(&spec).unwrap();
+    assert_eq!(json["monitor"]["methods"]["cloud"], "jensen_shannon");
+    assert_eq!(json["monitor"]["method"], "psi");
+    let back: ProblemSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(back, spec);
+    // Nothing written: auto for every feature, the methods' own thresholds.
+    let spec = ProblemSpec::parse(COMPLETE, "aidlc.toml").unwrap();
+    assert_eq!(spec.monitor.method_for("visibility"), MonitorMethod::Auto);
+    assert_eq!(spec.monitor.threshold_for("visibility"), None);
+    assert!(spec.monitor.named_features().is_empty());
+}
+
+#[test]
+fn bad_drift_methods_and_thresholds_fail_parsing_with_file_key_line_and_choices() {
+    let line_of =
+        |text: &str, start: &str| text.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+    for (body, key, first, wanted) in [
+        (
+            "[monitor]\nmethod = \"t-test\"",
+            "monitor.method",
+            "method =",
+            "unknown drift method: expected `auto` or one of `ks`, `wasserstein`",
+        ),
+        (
+            "[monitor.methods]\nvisibility = \"kolmogorov\"",
+            "monitor.methods.visibility",
+            "visibility =",
+            "`chisquare`",
+        ),
+        (
+            "[monitor]\nmethod = \"all\"",
+            "monitor.method",
+            "method =",
+            "`cramer_von_mises`",
+        ),
+        (
+            "[monitor.methods]\nvisibility = 3",
+            "monitor.methods.visibility",
+            "visibility =",
+            "a drift method",
+        ),
+        (
+            "[monitor.thresholds]\nvisibility = \"high\"",
+            "monitor.thresholds.visibility",
+            "visibility =",
+            "a number",
+        ),
+        (
+            "[monitor.thresholds]\nvisibility = 0.2",
+            "monitor.thresholds.visibility",
+            "visibility =",
+            "needs a named method for `visibility`",
+        ),
+        (
+            "[monitor.methods]\nvisibility = \"ks\"\n\n[monitor.thresholds]\nvisibility = 5",
+            "monitor.thresholds.visibility",
+            "visibility = 5",
+            "p-value threshold between 0 and 1",
+        ),
+        (
+            "[monitor.methods]\nvisibility = \"wasserstein\"\n\n[monitor.thresholds]\nvisibility = 0",
+            "monitor.thresholds.visibility",
+            "visibility = 0",
+            "a threshold above 0",
+        ),
+    ] {
+        let text = format!("{COMPLETE}\n{body}\n");
+        let err = ProblemSpec::parse(&text, "conf/aidlc.toml").unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.line),
+            (key, line_of(&text, first)),
+            "{body}: {err}"
+        );
+        let shown = err.to_string();
+        assert!(shown.starts_with("conf/aidlc.toml:"), "{shown}");
+        assert!(shown.contains(&format!("`{key}`")), "{shown}");
+        assert!(shown.contains(wanted), "{body}: {shown}");
+    }
+    // A global method gives a threshold its meaning too.
+    let text =
+        format!("{COMPLETE}\n[monitor]\nmethod = \"psi\"\n\n[monitor.thresholds]\nday = 0.2\n");
+    assert_eq!(
+        ProblemSpec::parse(&text, "aidlc.toml")
+            .unwrap()
+            .monitor
+            .threshold_for("day"),
+        Some(0.2)
+    );
+}
+
+#[test]
+fn check_names_monitored_features_the_data_lacks() {
+    let text = format!(
+        "{COMPLETE}\n[monitor.methods]\nvisibility = \"ks\"\nvisibilty = \"psi\"\n\n\
+         [monitor.thresholds]\nvisibility = 0.01\n"
+    );
+    let columns = columns(&["day", "rain", "visibility", "dew point", "note"]);
+    let report = check(&text, "aidlc.toml", Some(&columns));
+    let unknown: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == DiagnosticCode::UnknownColumn)
+        .collect();
+    assert_eq!(unknown.len(), 1, "{report}");
+    assert_eq!(unknown[0].key, "monitor.methods.visibilty");
+    assert!(
+        unknown[0].message.contains("monitored feature `visibilty`"),
+        "{}",
+        unknown[0].message
+    );
+    assert_eq!(
+        unknown[0].line,
+        Some(
+            text.lines()
+                .position(|l| l.starts_with("visibilty"))
+                .unwrap()
+                + 1
+        )
+    );
+}

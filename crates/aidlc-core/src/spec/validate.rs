@@ -615,6 +615,9 @@ fn columns_exist(spec: &ProblemSpec, data_columns: &[String], f: &mut Findings<'
             "freshness column",
         ));
     }
+    for (key, feature) in spec.monitor.named_features() {
+        references.push((key, feature.to_string(), "monitored feature"));
+    }
     for (key, column, role) in references {
         if !data_columns.contains(&column) {
             f.error(
