@@ -39,6 +39,7 @@ async fn server_with_role(role: aidlc_server::Role) -> Server {
         shadow_queue: 64,
         role,
         monitor: None,
+        spec: None,
     };
     Server {
         router: app(AppState::new(config)),
