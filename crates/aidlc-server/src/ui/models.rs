@@ -313,7 +313,11 @@ fn pipelines_section(model: &str, runs: &[PipelineRecord]) -> String {
                 .collect::<Vec<_>>()
                 .join(" → ");
             vec![
-                short(&r.id),
+                format!(
+                    r#"<a href="/ui/audit?object=pipeline:{}" title="its audit trail">{}</a>"#,
+                    url(&r.id),
+                    short(&r.id)
+                ),
                 esc(&time(r.started_at_ms)),
                 esc(&r.trigger),
                 pipeline_badge(&r.status),
