@@ -235,7 +235,8 @@ pub struct RolloutStatusView {
     pub rollout: Option<Value>,
 }
 
-/// `POST .../approve` and `POST .../rollback`: who decides is the server's actor; why is here.
+/// `POST .../approve`, `.../reject` and `.../rollback` of a rollout or a pipeline: who decides
+/// is the server's actor; why is here (required to reject).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRequest {
     #[serde(default)]

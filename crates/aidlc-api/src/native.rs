@@ -189,3 +189,42 @@ pub struct RecordLabelsResponse {
     pub inserted: u64,
     pub already_present: u64,
 }
+
+/// `POST /api/v1/models/{name}/promote`: move an alias (by default the protected one production
+/// follows) to a version through the governed alias service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoteRequest {
+    pub version: i64,
+    /// Why (written to the audit log); required.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The alias to move; the server's first protected alias (`champion`) when absent.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Move a protected alias without a passing evaluation report; `reason` is then the
+    /// override reason.
+    #[serde(default, rename = "override")]
+    pub override_gate: bool,
+}
+
+/// One run of the retraining pipeline, as `GET /api/v1/pipelines` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineView {
+    pub id: String,
+    pub model: String,
+    /// What started it: `schedule`, `manual`, or the alert that triggered it.
+    pub trigger: String,
+    /// `running`, `awaiting_approval`, `handed_off`, `evaluated`, `rejected` or `failed`.
+    pub status: String,
+    /// Its steps with their evidence, the challenger, report, rollout and why it ended.
+    pub state: serde_json::Value,
+    pub started_by: String,
+    pub started_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// `GET /api/v1/pipelines[?model=NAME][&limit=N]`: the newest runs first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineList {
+    pub pipelines: Vec<PipelineView>,
+}

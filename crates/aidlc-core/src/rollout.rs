@@ -428,6 +428,19 @@ impl Rollout {
         Ok(())
     }
 
+    /// Turns down a rollout that waits for approval: it ends rolled back (all traffic to
+    /// production, which never stopped serving), with the rejection's reason.
+    pub fn reject(&mut self, reason: String, now_ms: i64) -> Result<(), RolloutError> {
+        if self.status != RolloutStatus::AwaitingApproval {
+            return Err(RolloutError::NotAwaitingApproval {
+                candidate: self.candidate,
+                status: self.status.as_str().to_string(),
+            });
+        }
+        self.finish(RolloutStatus::RolledBack, Some(reason), now_ms);
+        Ok(())
+    }
+
     /// Stops the rollout and sends all traffic back to production.
     pub fn roll_back(&mut self, reason: String, now_ms: i64) -> Result<(), RolloutError> {
         if !self.is_active() {
@@ -568,6 +581,24 @@ mod tests {
         assert!(r.is_active());
         r.approve(Some("looks good".into()), 2000).unwrap();
         assert_eq!(r.status, RolloutStatus::Promoted);
+    }
+
+    #[test]
+    fn only_a_rollout_awaiting_approval_can_be_rejected() {
+        let mut r = rollout(vec![RolloutStep::Canary { percent: 50.0 }], true);
+        assert!(matches!(
+            r.reject("not yet".into(), 500),
+            Err(RolloutError::NotAwaitingApproval { .. })
+        ));
+        let a = r.analyze(healthy(), 0, 1000);
+        assert_eq!(r.apply(a, 1000), Decision::AwaitApproval);
+        r.reject("the canary week was a holiday".into(), 2000)
+            .unwrap();
+        assert_eq!(r.status, RolloutStatus::RolledBack);
+        assert_eq!(r.reason.as_deref(), Some("the canary week was a holiday"));
+        assert_eq!(r.finished_at_ms, Some(2000));
+        assert_eq!(r.traffic().canary_percent, 0.0);
+        assert!(r.approve(None, 3000).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use aidlc_core::rollout::RolloutError;
 use aidlc_models::ModelError;
+use aidlc_service::iterate::IterateError;
 use aidlc_service::labels::LabelError;
 use aidlc_service::rollout::RolloutServiceError;
 use aidlc_store::{ArtifactError, PredictionLogError, StoreError};
@@ -46,12 +47,18 @@ pub enum ApiError {
     /// The prediction log could not take an answer's records, so the answer is withheld.
     #[error(transparent)]
     PredictionLog(#[from] PredictionLogError),
-    /// Starting, judging, approving or rolling back a rollout.
+    /// Starting, judging, approving, rejecting or rolling back a rollout.
     #[error(transparent)]
     Rollout(#[from] RolloutServiceError),
     /// Recording labels.
     #[error(transparent)]
     Label(#[from] LabelError),
+    /// Approving or rejecting a retraining pipeline run.
+    #[error(transparent)]
+    Iterate(#[from] IterateError),
+    /// The server lacks a setting the request needs (say, the project's `aidlc.toml`).
+    #[error("{0}")]
+    Unconfigured(String),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -127,6 +134,9 @@ impl ApiError {
                 | RolloutServiceError::State(RolloutError::Finished { .. }) => {
                     (StatusCode::BAD_REQUEST, "INVALID_STATE")
                 }
+                RolloutServiceError::MissingReason(_) => {
+                    (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
+                }
                 RolloutServiceError::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
                 RolloutServiceError::Corrupt { .. } => {
                     (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
@@ -138,6 +148,16 @@ impl ApiError {
                     (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE")
                 }
             },
+            ApiError::Iterate(e) => match e {
+                IterateError::Store(e) => ApiError::store_status(e),
+                IterateError::Invalid(_) => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE"),
+                IterateError::NotAwaitingApproval { .. } => {
+                    (StatusCode::BAD_REQUEST, "INVALID_STATE")
+                }
+            },
+            // A decision the server cannot make as configured: asking again will not help,
+            // and a 5xx would have MLflow-style clients retry for minutes.
+            ApiError::Unconfigured(_) => (StatusCode::CONFLICT, "INVALID_STATE"),
         }
     }
 

@@ -11,6 +11,8 @@
 //!   Prometheus `/metrics`.
 //! - `/api/v1/alerts`: the alerts the monitoring rules raised ([`alerts`], which also delivers
 //!   them to webhook and Slack channels over HTTP).
+//! - `/api/v1/pipelines`: the retraining pipeline's runs and the approve and reject decisions
+//!   of a run waiting for approval.
 //! - `/health`.
 //! - `/ui/...` ([`ui`]): the web dashboard, server-rendered HTML with its assets compiled in;
 //!   `/` redirects there.
@@ -26,6 +28,7 @@ mod labels;
 mod mlflow;
 pub mod monitor;
 mod native;
+mod pipelines;
 pub mod ui;
 
 use aidlc_store::{AliasPolicy, AnyPredictionLog, AuditContext, LocalArtifactStore, Store};
@@ -78,6 +81,10 @@ pub struct ServerConfig {
     /// The project's monitoring settings (from `aidlc.toml`, read by the binary); with them and
     /// a prediction log, the `all` server runs the monitor scheduler.
     pub monitor: Option<aidlc_service::monitor::MonitorSettings>,
+    /// The project's contract (`aidlc.toml`, read by the binary). Approving a retraining
+    /// pipeline through the API starts its challenger's rollout by `[iterate]` and `[deploy]`,
+    /// so without it that approval is refused (everything else works).
+    pub spec: Option<aidlc_core::spec::ProblemSpec>,
 }
 
 /// Shared, cheaply cloned state of every handler: the configuration and the served models.
@@ -176,6 +183,7 @@ pub fn app(state: AppState) -> Router {
                 .nest("/ajax-api/2.0/mlflow", mlflow)
                 .merge(mlflow::extra_routes())
                 .merge(native::routes())
+                .merge(pipelines::routes())
                 .merge(inference::routes(true))
                 .merge(ui::routes())
         }

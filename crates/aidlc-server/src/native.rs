@@ -1,4 +1,5 @@
-//! The native API (`/api/v1`): the registry with lineage and governed aliases, and `/health`.
+//! The native API (`/api/v1`): the registry with lineage, governed aliases and promotion, and
+//! `/health`.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
             get(lineage),
         )
         .route("/api/v1/models/{name}/aliases/{alias}", put(set_alias))
+        .route("/api/v1/models/{name}/promote", post(promote))
         .route("/api/v1/alerts", get(crate::alerts::list))
         .route("/api/v1/labels", post(crate::labels::record))
 }
@@ -198,12 +200,43 @@ async fn set_alias(
         )
         .await?;
     s.serving().alias_moved(&name).await;
-    Ok(Json(wire::AliasChangeView {
+    Ok(Json(change_view(change)))
+}
+
+fn change_view(change: aidlc_store::AliasChange) -> wire::AliasChangeView {
+    wire::AliasChangeView {
         model: change.model,
         alias: change.alias,
         version: change.version,
         previous_version: change.previous_version,
         report_id: change.report_id,
         override_reason: change.override_reason,
-    }))
+    }
+}
+
+/// A person's promotion: the governed alias move with its reason, refused for a protected
+/// alias unless the version passed its latest evaluation or the request overrides.
+async fn promote(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    b: Bytes,
+) -> ApiResult<Json<wire::AliasChangeView>> {
+    let req: wire::PromoteRequest = crate::mlflow::body(&b)?;
+    if let Some(alias) = &req.alias {
+        crate::mlflow::check_alias(alias)?;
+    }
+    let change = aidlc_service::registry::promote(
+        s.store(),
+        &s.config().alias_policy,
+        &s.audit(req.reason),
+        &aidlc_service::registry::Promotion {
+            model: &name,
+            version: req.version,
+            alias: req.alias.as_deref(),
+            override_gate: req.override_gate,
+        },
+    )
+    .await?;
+    s.serving().alias_moved(&name).await;
+    Ok(Json(change_view(change)))
 }

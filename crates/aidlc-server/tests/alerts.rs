@@ -289,6 +289,7 @@ min_severity = "critical"
         shadow_queue: 64,
         role: aidlc_server::Role::All,
         monitor: None,
+        spec: None,
     }));
     let get = |uri: &str| {
         let router = router.clone();

@@ -1,9 +1,11 @@
 //! The HTTP surface driven in-process through `app()` (no socket): MLflow's wire conventions,
-//! its error shape and codes, and governed aliases through both APIs.
+//! its error shape and codes, governed aliases through both APIs, and the decisions the
+//! dashboard posts (promote, approve and reject a retraining run, reject a rollout).
 
 use aidlc_server::{AppState, ServerConfig, app};
 use aidlc_store::{
-    AliasPolicy, AuditContext, AuditFilter, AuditStore, NewEvaluationReport, RegistryStore, Store,
+    AliasPolicy, AuditContext, AuditFilter, AuditStore, DeploymentStore, NewEvaluationReport,
+    PipelineStore, RegistryStore, Store,
 };
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -39,6 +41,7 @@ async fn server_with_role(role: aidlc_server::Role) -> Server {
         shadow_queue: 64,
         role,
         monitor: None,
+        spec: None,
     };
     Server {
         router: app(AppState::new(config)),
@@ -428,4 +431,229 @@ async fn an_inference_replica_serves_inference_and_nothing_that_writes() {
         )
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn decisions_map_to_their_status_and_error_codes() {
+    let s = server().await;
+    let ctx = AuditContext {
+        actor: "seed".into(),
+        at_ms: 1,
+        reason: None,
+    };
+    assert_eq!(
+        s.post("registered-models/create", json!({"name": "loans"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    for _ in 0..2 {
+        let (st, v) = s
+            .post(
+                "model-versions/create",
+                json!({"name": "loans", "source": "file:///m"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    s.store
+        .record_evaluation_report(
+            &ctx,
+            NewEvaluationReport {
+                model: "loans".into(),
+                version: 2,
+                passed: false,
+                report: json!({}),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Promotion: a reason is required, the gate holds without an override, an unknown version
+    // is a 404, and an override goes through with its reason.
+    let promote = |body: Value| s.call(Method::POST, "/api/v1/models/loans/promote", Some(body));
+    let (st, e) = promote(json!({"version": 2})).await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, e) = promote(json!({"version": 2, "reason": "newer"})).await;
+    assert!(
+        st == StatusCode::FORBIDDEN && is_error(&e, "PERMISSION_DENIED"),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains("failed"), "{e}");
+    let (st, e) = promote(json!({"version": 7, "reason": "newer"})).await;
+    assert!(
+        st == StatusCode::NOT_FOUND && is_error(&e, "RESOURCE_DOES_NOT_EXIST"),
+        "{e}"
+    );
+    let (st, e) = promote(json!({"version": 2, "reason": "x", "alias": "v2"})).await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, change) =
+        promote(json!({"version": 2, "reason": "incident 7", "override": true})).await;
+    assert_eq!(st, StatusCode::OK, "{change}");
+    assert_eq!(
+        (change["alias"].as_str(), change["version"].as_i64()),
+        (Some("champion"), Some(2))
+    );
+    assert_eq!(change["override_reason"], "incident 7");
+
+    // A retraining run waiting for approval.
+    let run = s
+        .store
+        .start_pipeline(&ctx, "loans", "manual", json!({}))
+        .await
+        .unwrap();
+    s.store
+        .update_pipeline(
+            &ctx,
+            &run.id,
+            "awaiting_approval",
+            json!({"steps": [], "challenger": 2}),
+            "pipeline.approval",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    let (st, list) = s
+        .call(Method::GET, "/api/v1/pipelines?model=loans", None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(list["pipelines"][0]["status"], "awaiting_approval");
+    let (st, e) = s
+        .call(Method::GET, "/api/v1/pipelines?modle=loans", None)
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let html = |path: &'static str| {
+        let router = s.router.clone();
+        async move {
+            let resp = router
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+    };
+    let home = html("/ui").await;
+    assert!(
+        home.contains(r#"<span class="big">1</span> pending approvals"#)
+            && home.contains(r##"href="/ui/models/loans#pipeline-approval""##),
+        "{home}"
+    );
+    assert!(
+        html("/ui/models/loans")
+            .await
+            .contains(r#"data-url="/api/v1/pipelines/loans/reject""#)
+    );
+
+    // Approving needs the project's contract, which this server was not given.
+    let (st, e) = s
+        .call(
+            Method::POST,
+            "/api/v1/pipelines/loans/approve",
+            Some(json!({"reason": "ok"})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::CONFLICT && is_error(&e, "INVALID_STATE"),
+        "{e}"
+    );
+    let (st, e) = s
+        .call(
+            Method::POST,
+            "/api/v1/pipelines/loans/reject",
+            Some(json!({})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, rejected) = s
+        .call(
+            Method::POST,
+            "/api/v1/pipelines/loans/reject",
+            Some(json!({"reason": "stale data"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(
+        rejected["state"]["reason"],
+        "challenger 2 rejected by tester: stale data"
+    );
+    let (st, e) = s
+        .call(
+            Method::POST,
+            "/api/v1/pipelines/loans/reject",
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_STATE"),
+        "{e}"
+    );
+    assert!(!html("/ui/models/loans").await.contains("pipeline-approval"));
+
+    // Rejecting a rollout: of no deployment, and of a deployment with nothing to reject.
+    let (st, e) = s
+        .call(
+            Method::POST,
+            "/api/v1/deployments/web/reject",
+            Some(json!({"reason": "no"})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::NOT_FOUND && is_error(&e, "RESOURCE_DOES_NOT_EXIST"),
+        "{e}"
+    );
+    s.store
+        .upsert_deployments(
+            &ctx,
+            vec![aidlc_core::records::Deployment {
+                endpoint: "web".into(),
+                model: "loans".into(),
+                alias: "champion".into(),
+                state: json!({}),
+                updated_by: "seed".into(),
+                updated_at_ms: 1,
+            }],
+        )
+        .await
+        .unwrap();
+    let (st, e) = s
+        .call(
+            Method::POST,
+            "/api/v1/deployments/web/reject",
+            Some(json!({})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_PARAMETER_VALUE"),
+        "{e}"
+    );
+    let (st, e) = s
+        .call(
+            Method::POST,
+            "/api/v1/deployments/web/reject",
+            Some(json!({"reason": "no"})),
+        )
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST && is_error(&e, "INVALID_STATE"),
+        "{e}"
+    );
+
+    let audit = s.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.entry.action == "pipeline.reject"
+        && e.entry.actor == "tester"
+        && e.entry.reason.as_deref() == Some("stale data")));
 }

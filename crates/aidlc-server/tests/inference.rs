@@ -78,6 +78,7 @@ async fn server_with(default_endpoint: Option<&str>) -> Server {
         shadow_queue: 64,
         role: aidlc_server::Role::All,
         monitor: None,
+        spec: None,
     };
     let state = AppState::new(config);
     Server {

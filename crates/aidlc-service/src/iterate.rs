@@ -2,7 +2,7 @@
 //! recent rows), ingests, validates and splits it and trains a challenger (one tracked run), has
 //! the platform evaluate it against the champion on the newest held-out rows, and — when the
 //! gates pass — hands it to the rollout controller (shadow → canary → promote), or stops for
-//! `aidlc loop approve`. Each step is persisted with its evidence and audited; one run per model
+//! `aidlc loop approve` (or `aidlc loop reject`). Each step is persisted with its evidence and audited; one run per model
 //! at a time; a run interrupted by a crash is failed cleanly, and nothing is promoted outside
 //! the controller.
 
@@ -25,6 +25,9 @@ pub enum IterateError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Invalid(String),
+    /// An approval or rejection of a model with no run waiting for one.
+    #[error("model `{model}` has no pipeline awaiting approval")]
+    NotAwaitingApproval { model: String },
 }
 
 pub type Result<T> = std::result::Result<T, IterateError>;
@@ -63,7 +66,8 @@ pub struct PipelineRequest {
     pub work_dir: PathBuf,
 }
 
-fn state_of(r: &PipelineRecord) -> PipelineState {
+/// The state of a stored run (a run written by an older version reads as far as it can).
+pub fn state_of(r: &PipelineRecord) -> PipelineState {
     serde_json::from_value(r.state.clone()).unwrap_or_default()
 }
 
@@ -76,6 +80,20 @@ async fn step<S: PipelineStore + Sync>(
     step: StepRecord,
 ) -> Result<PipelineRecord> {
     let action = format!("pipeline.{}", step.name);
+    step_as(store, ctx, run, state, status, step, &action).await
+}
+
+/// Records a step under an audit action of its own (a rejection reads `pipeline.reject` in the
+/// log, not the name of the step it ends).
+async fn step_as<S: PipelineStore + Sync>(
+    store: &S,
+    ctx: &AuditContext,
+    run: &PipelineRecord,
+    state: &mut PipelineState,
+    status: &str,
+    step: StepRecord,
+    action: &str,
+) -> Result<PipelineRecord> {
     let details = serde_json::json!({
         "model": run.model,
         "step": step.name,
@@ -89,7 +107,7 @@ async fn step<S: PipelineStore + Sync>(
             &run.id,
             status,
             serde_json::to_value(&*state).unwrap_or_default(),
-            &action,
+            action,
             details,
         )
         .await?)
@@ -280,15 +298,7 @@ pub async fn approve<S>(
 where
     S: DeploymentStore + RegistryStore + PipelineStore + Sync,
 {
-    let run = store
-        .list_pipelines(Some(model), 1)
-        .await?
-        .into_iter()
-        .next()
-        .filter(|r| r.status == "awaiting_approval")
-        .ok_or_else(|| {
-            IterateError::Invalid(format!("model `{model}` has no pipeline awaiting approval"))
-        })?;
+    let run = awaiting_approval(store, model).await?;
     let mut state = state_of(&run);
     let s = record(
         "approval",
@@ -298,6 +308,68 @@ where
     );
     let run = step(store, ctx, &run, &mut state, "running", s).await?;
     hand_off(store, ctx, run, state, spec, alias_policy).await
+}
+
+/// The model's latest run, when it waits for approval.
+async fn awaiting_approval<S: PipelineStore + Sync>(
+    store: &S,
+    model: &str,
+) -> Result<PipelineRecord> {
+    store
+        .list_pipelines(Some(model), 1)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|r| r.status == "awaiting_approval")
+        .ok_or_else(|| IterateError::NotAwaitingApproval {
+            model: model.to_string(),
+        })
+}
+
+/// Ends a run that waits for approval without handing its challenger on: the run is
+/// `rejected`, nothing is deployed, and the audit log names who rejected it and why
+/// (`ctx.reason`, which a rejection must give).
+pub async fn reject<S: PipelineStore + Sync>(
+    store: &S,
+    ctx: &AuditContext,
+    model: &str,
+) -> Result<PipelineRecord> {
+    let reason = ctx
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            IterateError::Invalid(format!(
+                "rejecting the pipeline of `{model}` needs a reason (it goes to the audit log)"
+            ))
+        })?
+        .to_string();
+    let run = awaiting_approval(store, model).await?;
+    let mut state = state_of(&run);
+    state.reason = Some(format!(
+        "challenger {} rejected by {}: {reason}",
+        state
+            .challenger
+            .map_or_else(|| "-".to_string(), |v| v.to_string()),
+        ctx.actor
+    ));
+    let s = record(
+        "approval",
+        "rejected",
+        ctx,
+        serde_json::json!({"approver": ctx.actor, "reason": reason, "challenger": state.challenger}),
+    );
+    step_as(
+        store,
+        ctx,
+        &run,
+        &mut state,
+        "rejected",
+        s,
+        "pipeline.reject",
+    )
+    .await
 }
 
 /// Starts the challenger's rollout on `[iterate] endpoint`; the controller takes it from there.

@@ -26,6 +26,9 @@ pub enum RolloutServiceError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A decision that must say why (a rejection) came without a reason.
+    #[error("{0}")]
+    MissingReason(String),
     /// A protected alias refuses the candidate (no passing evaluation report, no override).
     #[error("{0}")]
     Refused(String),
@@ -322,6 +325,36 @@ where
             Some((r.model.clone(), r.alias.clone(), r.candidate)),
             vec![e],
         )
+        .await?;
+    Ok(r)
+}
+
+/// Turns down a rollout that passed every step and waits for approval: it ends rolled back,
+/// production (which never stopped serving) keeps the alias, and the audit log records
+/// `rollout.reject` with who and why (`ctx.reason`, which a rejection must give).
+pub async fn reject<S>(store: &S, endpoint: &str, ctx: &AuditContext) -> Result<Rollout>
+where
+    S: DeploymentStore + Sync,
+{
+    let reason = ctx
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            RolloutServiceError::MissingReason(format!(
+                "rejecting the rollout on `{endpoint}` needs a reason (it goes to the audit log)"
+            ))
+        })?
+        .to_string();
+    let d = deployment(store, endpoint).await?;
+    let mut r = rollout_of(&d)?.ok_or_else(|| {
+        RolloutServiceError::Invalid(format!("endpoint `{endpoint}` has no rollout to reject"))
+    })?;
+    r.reject(reason, ctx.at_ms)?;
+    let e = entry(ctx, "rollout.reject", &r, serde_json::json!({}));
+    store
+        .record_rollout(ctx, endpoint, state_with(&d, &r), None, vec![e])
         .await?;
     Ok(r)
 }

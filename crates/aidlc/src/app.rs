@@ -123,6 +123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => commands::evaluate::report(&app, args).await,
         Command::Deploy(args) => commands::deploy::run(&app, args).await,
         Command::Approve(args) => commands::deploy::approve(&app, args).await,
+        Command::Reject(args) => commands::deploy::reject(&app, args).await,
         Command::Loop(cmd) => commands::iterate::run(&app, cmd).await,
         Command::Demo(args) => commands::demo::run(&app, args).await,
         Command::Rollback(args) => commands::deploy::rollback(&app, args).await,

@@ -90,6 +90,9 @@ pub enum Command {
     /// Deployment: promote a rollout that passed every step and waits for approval
     /// (`[deploy] approval = "required"`); who and why are audited.
     Approve(DecisionArgs),
+    /// Deployment: turn down a rollout that waits for approval: it ends rolled back, production
+    /// keeps serving, and who and why are audited.
+    Reject(RejectArgs),
     /// Deployment: stop the endpoint's rollout (all traffic back to production), or, with none
     /// running, move the alias back to the version the last promotion replaced.
     Rollback(DecisionArgs),
@@ -128,6 +131,9 @@ pub enum LoopCommand {
     Status,
     /// Let a pipeline that waits for approval hand its challenger to the rollout controller.
     Approve(LoopApproveArgs),
+    /// End a pipeline that waits for approval without deploying its challenger; who and why
+    /// are audited.
+    Reject(LoopRejectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +153,15 @@ pub struct LoopApproveArgs {
     /// Why (recorded in the audit log).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoopRejectArgs {
+    /// The registered model.
+    pub model: String,
+    /// Why (recorded in the audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +212,14 @@ pub struct AlertsListArgs {
     /// Only the newest N alerts.
     #[arg(long, value_name = "N")]
     pub limit: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    pub endpoint: String,
+    /// Why (recorded in the audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,13 @@
 //! The web dashboard in a real headless Chromium, driven over the WebDriver protocol
-//! (chromedriver, plain HTTP): a project seeded through the real binary — two trained and
-//! evaluated versions, a deployment with a shadow rollout waiting for approval, a sweep of
-//! MLflow runs — then every page loads with no console error or uncaught exception, its charts
-//! render as SVG, filtering, sorting and paging runs work, and clicking "approve" (with a typed
-//! reason) promotes the candidate and lands in the audit trail. Screenshots of every page are
-//! kept under `target/tmp/dashboard-screenshots/`.
+//! (chromedriver, plain HTTP), against `aidlc server` started in a folder `aidlc demo` built:
+//! the demo's year and a half of replayed traffic (alerts, two dozen retraining runs, a canary
+//! promoted), plus a retraining run waiting for approval (the team asks for approval from now
+//! on) and a sweep of MLflow runs. Every page loads with no console error or uncaught
+//! exception and its charts render as SVG; filtering, sorting and paging runs work; and the
+//! decisions are clicked with a typed reason — reject one retraining run, approve the next
+//! and roll its canary back, promote a version that failed its gates (refused, then
+//! overridden) — each changing state and landing in the audit trail. Screenshots of every page
+//! are kept under `target/tmp/dashboard-screenshots/` (the path is printed).
 //!
 //! Chromium and chromedriver come from Debian's `chromium` and `chromium-driver` packages
 //! (`AIDLC_CHROMIUM`, `AIDLC_CHROMEDRIVER` override the paths). Without them the test skips,
@@ -15,14 +18,12 @@
 mod binary;
 
 use base64::Engine;
-use binary::{aidlc, run, start};
+use binary::{run, start};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The browser and its driver, or `None` (the test skips) when they are not installed.
@@ -298,45 +299,34 @@ impl Drop for Browser {
     }
 }
 
-/// The rainfall project: v1 trained on the early days and serving `rain` as champion, v2
-/// trained on all days as challenger, rolled out through a shadow step that needs approval.
-fn project(dir: &Path) {
-    run(dir, &["init", "--example", "rainfall"]);
-    let spec = std::fs::read_to_string(dir.join("aidlc.toml"))
-        .unwrap()
-        .replace("n_trees = 300", "n_trees = 40");
-    let spec = spec
-        + "\n[deploy]\nsteps = [\"shadow\"]\ninterval = \"1s\"\nmin_requests = 20\napproval = \"required\"\n";
-    std::fs::write(dir.join("aidlc.toml"), spec).unwrap();
-    run(dir, &["check"]);
-    let all = std::fs::read_to_string(dir.join("data/rainfall.csv")).unwrap();
-    let early: Vec<&str> = all.lines().take(6001).collect();
-    std::fs::write(dir.join("data/early.csv"), early.join("\n") + "\n").unwrap();
-    run(dir, &["train", "--data", "data/early.csv"]);
-    // The gates may or may not pass for a small model; the dashboard shows either.
-    let _ = aidlc(dir)
-        .args(["evaluate", "rainfall/1"])
-        .output()
-        .unwrap();
+/// The demo's folder, and a retraining run waiting for approval in it: the team asks for
+/// approval of retraining runs from now on (and retrains on demand, not monthly), and the run
+/// retrains on the data of the demo's one successful retraining, so its challenger passes the
+/// gates against the champion that retraining made. Answers the demo's timeline.
+fn seed(dir: &Path) -> String {
     run(
         dir,
-        &[
-            "models",
-            "alias",
-            "rainfall",
-            "champion",
-            "1",
-            "--override",
-            "first model",
-        ],
+        &["demo", "--days", "700", "--dir", &dir.display().to_string()],
     );
-    run(dir, &["deploy", "rain", "--model", "rainfall"]);
-    run(dir, &["train", "--data", "data/rainfall.csv"]);
-    let _ = aidlc(dir)
-        .args(["evaluate", "rainfall/2"])
-        .output()
-        .unwrap();
-    run(dir, &["models", "alias", "rainfall", "challenger", "2"]);
+    let timeline = std::fs::read_to_string(dir.join("timeline.txt")).unwrap();
+    let spec = std::fs::read_to_string(dir.join("aidlc.toml")).unwrap();
+    let spec = spec
+        .replace("[iterate]\n", "[iterate]\napproval = \"required\"\n")
+        .replace("schedule = \"0 0 1 * *\"\n", "");
+    std::fs::write(dir.join("aidlc.toml"), spec).unwrap();
+    let all = std::fs::read_to_string(dir.join("data/rainfall.csv")).unwrap();
+    // The demo wrote the data known on the day of its retraining that passed (day 12448).
+    let seen: Vec<&str> = all.lines().take(12_449).collect();
+    std::fs::write(dir.join("data/seen.csv"), seen.join("\n") + "\n").unwrap();
+    wait_for_approval(dir);
+    timeline
+}
+
+/// Runs the retraining pipeline on the current data; it must stop for approval.
+fn wait_for_approval(dir: &Path) -> Value {
+    let out: Value = serde_json::from_str(&run(dir, &["--json", "loop", "run"])).unwrap();
+    assert_eq!(out["status"], "awaiting_approval", "{out:#}");
+    out
 }
 
 /// The server process, stopped when the test ends, whether it passed or not.
@@ -390,37 +380,79 @@ fn sweep(addr: &str) -> Vec<String> {
         .collect()
 }
 
-/// Rows of the rainfall file as one-row scoring bodies.
-fn bodies(dir: &Path, n: usize) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("data/rainfall.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines
-        .take(n)
-        .map(|line| {
-            let pairs: Vec<String> = header
-                .iter()
-                .zip(line.split(','))
-                .filter(|(h, _)| **h != "rain")
-                .map(|(h, v)| format!("\"{h}\": {v}"))
-                .collect();
-            format!(r#"{{"dataframe_records": [{{{}}}]}}"#, pairs.join(", "))
-        })
+fn get(addr: &str, path: &str) -> Value {
+    let (status, text) = http(addr, "GET", path, None);
+    assert_eq!(status, 200, "GET {path}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The newest retraining run of the demo's model, through the API.
+fn latest_pipeline(addr: &str) -> Value {
+    get(addr, "/api/v1/pipelines?model=rainfall&limit=1")["pipelines"][0].clone()
+}
+
+/// The texts of the rows of the table under `css`.
+fn rows(b: &Browser, css: &str) -> Vec<String> {
+    let v = b.eval(&format!(
+        "return Array.from(document.querySelectorAll({css:?})).map(tr => tr.textContent)"
+    ));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
         .collect()
 }
 
-fn rollout_status(dir: &Path) -> Value {
-    serde_json::from_str(&run(dir, &["--json", "deploy", "status", "rain"])).unwrap()
+impl Browser {
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// Types `reason` into the decision form `form` and presses its button; the page reloads
+    /// when the API accepted the decision.
+    fn decide(&self, form: &str, reason: &str) {
+        self.type_into(&format!("{form} input[name=reason]"), reason);
+        self.mark_stale();
+        self.click(&format!("{form} button"));
+        let started = Instant::now();
+        while self.eval(
+            "return !!document.body && !document.body.hasAttribute('data-stale') && document.body.getAttribute('data-ready') === '1'",
+        ) != json!(true)
+        {
+            let result = self.eval(&format!(
+                "var f = document.querySelector({form:?}); return f && f.getAttribute('data-result') !== 'ok' && f.getAttribute('data-result') ? f.querySelector('output').textContent : null"
+            ));
+            assert!(result.is_null(), "{form}: the decision was refused: {result}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{form}: no new page after the decision"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let errors = self.eval("return document.body.getAttribute('data-errors')");
+        assert_eq!(errors, json!("[]"), "after {form}: page errors {errors}");
+    }
 }
 
 #[test]
-fn every_page_renders_clean_and_an_approval_click_promotes() {
+fn the_demo_story_renders_clean_and_decisions_land_in_the_audit_trail() {
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    project(d);
+    let timeline = seed(d);
+    assert!(timeline.contains(": promoted"), "{timeline}");
     let (server, addr) = start(d);
     let mut server = Server(server);
     let base = format!("http://{addr}");
@@ -431,94 +463,113 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
         "/api/2.0/mlflow/runs/create",
         json!({"experiment_id": "0", "run_name": "<b id=injected>bold</b>", "start_time": 500}),
     );
-
-    // Shadow traffic until the rollout has passed its step and waits for a person.
-    let stop = Arc::new(AtomicBool::new(false));
-    let sender = {
-        let (addr, stop, bodies) = (addr.clone(), Arc::clone(&stop), bodies(d, 200));
-        std::thread::spawn(move || {
-            let mut i = 0;
-            while !stop.load(Ordering::Relaxed) {
-                // An answer that is not a 200 shows up as a rollout that never passes.
-                http(
-                    &addr,
-                    "POST",
-                    "/endpoints/rain/invocations",
-                    Some(&serde_json::from_str(&bodies[i % bodies.len()]).unwrap()),
-                );
-                i += 1;
-            }
-        })
-    };
-    run(
-        d,
-        &[
-            "deploy",
-            "rain",
-            "--version",
-            "2",
-            "--strategy",
-            "shadow",
-            "--override",
-            "dashboard test",
-        ],
+    let model = get(&addr, "/api/v1/models/rainfall");
+    let versions = model["versions"].as_array().unwrap().len();
+    let champion = model["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alias"] == "champion")
+        .unwrap()["version"]
+        .as_i64()
+        .unwrap();
+    assert!(champion > 1, "the demo promoted a retrained champion");
+    let waiting = latest_pipeline(&addr);
+    let challenger = waiting["state"]["challenger"].as_i64().unwrap();
+    assert_eq!(
+        challenger as usize, versions,
+        "the waiting run's challenger is the newest"
     );
-    let started = Instant::now();
-    loop {
-        let s = rollout_status(d);
-        if s["rollout"]["status"] == "awaiting_approval" {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "rollout did not reach approval: {s:#}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    stop.store(true, Ordering::Relaxed);
-    sender.join().unwrap();
 
     let b = Browser::start(&chromium, &chromedriver);
+    println!("dashboard screenshots: {}", b.shots.display());
 
-    // The root redirects to the dashboard, whose home shows the pending approval.
+    // The root redirects to the home page: the loop at a glance and what needs a decision.
     b.check_page(&base, "/", "home");
     assert_eq!(b.eval("return location.pathname"), json!("/ui"));
     assert_eq!(
         b.eval("return document.querySelector('#pending-approvals .big').textContent"),
         json!("1")
     );
-    let stages = b.eval("return document.querySelectorAll('article.model li.stage').length");
-    assert_eq!(stages, json!(6), "the six stages of the loop");
+    let stages = b.eval(
+        "return Array.from(document.querySelectorAll('article.model li.stage')).map(li => li.getAttribute('data-stage'))",
+    );
+    assert_eq!(
+        stages,
+        json!([
+            "framing",
+            "data",
+            "development",
+            "evaluation",
+            "deployment",
+            "monitoring",
+            "iteration"
+        ]),
+        "the stages of the loop"
+    );
+    let stage = |name: &str| {
+        b.eval(&format!(
+            "return document.querySelector('li.stage[data-stage={name}]').textContent"
+        ))
+        .as_str()
+        .unwrap()
+        .to_string()
+    };
+    assert!(
+        stage("framing").contains("check passed"),
+        "{}",
+        stage("framing")
+    );
+    let deployment = stage("deployment");
+    assert!(
+        deployment.contains(&format!("champion v{champion}"))
+            && deployment.contains(&format!(
+                "challenger v{challenger} (pipeline, awaiting approval)"
+            ))
+            && deployment.contains(&format!("rain serves v{champion}")),
+        "{deployment}"
+    );
+    let monitoring = stage("monitoring");
+    assert!(
+        monitoring.contains("open alerts") && monitoring.contains("features drifted"),
+        "the demo's alerts and the last window's drift: {monitoring}"
+    );
+    assert!(stage("iteration").contains("awaiting_approval"));
+    let pending = b.eval(
+        "return Array.from(document.querySelectorAll('ul.pending li')).map(li => [li.getAttribute('data-kind'), li.querySelector('a').getAttribute('href')])",
+    );
+    assert_eq!(
+        pending,
+        json!([["pipeline", "/ui/models/rainfall#pipeline-approval"]])
+    );
 
-    // Datasets: a histogram per numeric column of the rainfall data.
+    // Datasets: a histogram per numeric column of the early years.
     b.check_page(&base, "/ui/datasets", "datasets");
-    let svgs = b.check_page(&base, "/ui/datasets/rainfall", "dataset-rainfall");
+    let svgs = b.check_page(&base, "/ui/datasets/early", "dataset-early");
     assert!(svgs >= 9, "{svgs} charts on the dataset page");
     let bars = b.eval("return document.querySelectorAll('.chart svg rect.bar').length");
     assert!(bars.as_u64().unwrap() >= 9 * 10, "histogram bars: {bars}");
+    b.check_page(&base, "/ui/datasets/rainfall-recent", "dataset-recent");
 
     // Runs: the table, a filter typed into the form, sorting and paging.
     b.check_page(&base, "/ui/runs", "runs");
-    let rows = b.eval("return document.querySelectorAll('#runs tbody tr').length");
+    let table = b.eval("return document.querySelectorAll('#runs tbody tr').length");
     assert_eq!(
-        rows,
-        json!(15),
-        "12 sweep runs, 2 training runs, the markup one"
+        table,
+        json!(versions + 13),
+        "a training run per version, 12 sweep runs, the markup one"
     );
     assert_eq!(
         b.eval("return document.querySelector('#injected') === null && document.body.textContent.includes('<b id=injected>bold</b>')"),
         json!(true),
         "a run name is escaped, not interpreted"
     );
-    let input = b.find("#run-filter input[name=filter]");
-    b.call(
-        "POST",
-        &format!("/element/{input}/value"),
-        Some(json!({"text": "metrics.acc > 0.8 and params.lr = '0.1'"})),
+    b.type_into(
+        "#run-filter input[name=filter]",
+        "metrics.acc > 0.8 and params.lr = '0.1'",
     );
-    let submit = b.find("#run-filter button[type=submit]");
     b.mark_stale();
-    b.call("POST", &format!("/element/{submit}/click"), Some(json!({})));
+    b.click("#run-filter button[type=submit]");
     b.wait_navigated();
     // acc ends at 0.4 + i/20: above 0.8 for i ≥ 9; lr = 0.1 for i ≡ 1 (mod 3): run 10 only.
     let names = b.eval(
@@ -551,9 +602,8 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
         "/ui/runs?filter=attributes.run_name%20LIKE%20%27sweep%25%27&order=attributes.run_name%20ASC&size=5",
         "runs-page-1",
     );
-    let next = b.find("#next-page");
     b.mark_stale();
-    b.call("POST", &format!("/element/{next}/click"), Some(json!({})));
+    b.click("#next-page");
     b.wait_navigated();
     let names = b.eval(
         "return Array.from(document.querySelectorAll('#runs tbody tr td:nth-child(2)')).map(td => td.textContent)",
@@ -590,10 +640,13 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
     let lines = b.eval("return document.querySelectorAll('.chart svg path.line').length");
     assert_eq!(lines, json!(2), "one line per compared run");
 
-    // Models, a version's lineage graph with its card, the evaluations.
+    // Models: the champion's lineage graph, from its data to its deployment, and its card.
     b.check_page(&base, "/ui/models", "models");
-    b.check_page(&base, "/ui/models/rainfall", "model");
-    b.check_page(&base, "/ui/models/rainfall/versions/1", "version-1");
+    b.check_page(
+        &base,
+        &format!("/ui/models/rainfall/versions/{champion}"),
+        "version-champion",
+    );
     let nodes = b.eval(
         "return Array.from(document.querySelectorAll('svg.lineage g.node')).map(g => g.getAttribute('data-stage') + (g.classList.contains('missing') ? ':missing' : ''))",
     );
@@ -608,10 +661,12 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
             "approval",
             "deployment"
         ]),
-        "the lineage of version 1 (no git repository in the test folder)"
+        "the lineage of the champion (the demo folder is no git repository)"
     );
     // The card is the same self-contained page `aidlc report` writes: no dashboard script.
-    b.go(&format!("{base}/ui/models/rainfall/versions/1/card"));
+    b.go(&format!(
+        "{base}/ui/models/rainfall/versions/{champion}/card"
+    ));
     assert!(
         b.eval("return document.title")
             .as_str()
@@ -625,77 +680,241 @@ fn every_page_renders_clean_and_an_approval_click_promotes() {
     b.screenshot("card");
     b.check_page(&base, "/ui/evaluations", "evaluations");
 
-    // Deployments: the rollout waiting for approval, with its analyses charted.
+    // Deployments: the demo's canary, its analyses charted.
     b.check_page(&base, "/ui/deployments", "deployments");
-    let svgs = b.check_page(&base, "/ui/deployments/rain", "deployment-before");
+    let svgs = b.check_page(&base, "/ui/deployments/rain", "deployment");
     assert_eq!(svgs, 2, "disagreement and latency charts");
     assert_eq!(
         b.eval("return document.querySelector('#rollout').getAttribute('data-status')"),
-        json!("awaiting_approval")
+        json!("promoted")
+    );
+    assert!(
+        b.eval("return document.querySelectorAll('table tbody tr').length")
+            .as_u64()
+            .unwrap()
+            >= 2,
+        "the canary's analyses"
     );
 
-    // The approval click: the reason typed into the form, the button pressed, the page reloads
-    // with the candidate promoted.
-    let reason = b.find("form[data-action=approve] input[name=reason]");
-    b.call(
-        "POST",
-        &format!("/element/{reason}/value"),
-        Some(json!({"text": "shadow agreed with production"})),
+    // Monitoring (its charts are the monitoring page's own business) and alerts.
+    b.go(&format!("{base}/ui/monitoring"));
+    b.wait_ready();
+    assert_eq!(
+        b.eval("return document.body.getAttribute('data-errors')"),
+        json!("[]")
     );
-    let approve = b.find("form[data-action=approve] button");
-    b.call(
-        "POST",
-        &format!("/element/{approve}/click"),
-        Some(json!({})),
+    assert!(b.console().iter().all(|e| e["level"] != "SEVERE"));
+    assert_eq!(
+        b.eval("return document.querySelectorAll('h1').length"),
+        json!(1)
     );
+    b.screenshot("monitoring");
+    b.check_page(&base, "/ui/alerts", "alerts");
+    let alerts = rows(&b, "tbody tr");
+    assert!(
+        alerts.iter().any(|r| r.contains("performance_decay"))
+            && alerts.iter().any(|r| r.contains("data_drift")),
+        "{alerts:?}"
+    );
+
+    // Decision 1: the pending link leads to the run waiting for approval; reject it.
+    b.check_page(&base, "/ui", "home-pending");
+    b.mark_stale();
+    b.click("ul.pending li a");
+    b.wait_navigated();
+    assert_eq!(
+        b.eval("return location.pathname + location.hash"),
+        json!("/ui/models/rainfall#pipeline-approval")
+    );
+    b.screenshot("model-pending");
+    b.decide(
+        "#pipeline-approval form[data-action=reject]",
+        "retraining on data we already trained on",
+    );
+    b.screenshot("model-rejected");
+    assert_eq!(
+        b.eval("return document.querySelector('#pipeline-approval')"),
+        Value::Null,
+        "nothing waits any more"
+    );
+    let rejected = latest_pipeline(&addr);
+    assert_eq!(rejected["id"], waiting["id"]);
+    assert_eq!(rejected["status"], "rejected");
+    assert!(
+        rejected["state"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("retraining on data we already trained on"),
+        "{rejected:#}"
+    );
+    let first_row = rows(&b, "#pipelines ~ table tbody tr");
+    assert!(first_row[0].contains("rejected"), "{first_row:?}");
+    assert_eq!(
+        get(&addr, "/api/v1/deployments/rain/rollout")["production_version"],
+        champion,
+        "a rejected challenger is not deployed"
+    );
+
+    // Decision 2: the next run's challenger approved; its canary starts, then is rolled back.
+    let next = wait_for_approval(d);
+    let candidate = next["state"]["challenger"].as_i64().unwrap();
+    b.check_page(&base, "/ui/models/rainfall", "model-pending-again");
+    b.decide(
+        "#pipeline-approval form[data-action=approve]",
+        "the canary will tell",
+    );
+    assert_eq!(latest_pipeline(&addr)["status"], "handed_off");
+    b.check_page(&base, "/ui/deployments/rain", "deployment-canary");
+    assert_eq!(
+        b.eval("return document.querySelector('#rollout').getAttribute('data-status')"),
+        json!("running")
+    );
+    assert!(
+        b.eval("return document.querySelector('#rollout').textContent")
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Version v{candidate} replacing v{champion}")),
+        "the approved challenger is the canary"
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('.split .cand').textContent"),
+        json!("cand 50%"),
+        "the canary's traffic share"
+    );
+    b.decide(
+        "form[data-action=rollback]",
+        "holiday week: canary traffic is not representative",
+    );
+    b.screenshot("deployment-rolled-back");
+    assert_eq!(
+        b.eval("return document.querySelector('#rollout').getAttribute('data-status')"),
+        json!("rolled_back")
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('#production-version').textContent"),
+        json!(format!("v{champion}"))
+    );
+
+    // Decision 3: promoting a version that failed its gates is refused with the reason why;
+    // with the override box ticked it goes through, audited as an override.
+    let failed = versions - 1;
+    b.check_page(&base, "/ui/models/rainfall", "model-promote");
+    b.click(&format!(
+        "form[data-action=promote] select[name=version] option[value='{failed}']"
+    ));
+    b.type_into(
+        "form[data-action=promote] input[name=reason]",
+        "the newest data matters more",
+    );
+    b.click("form[data-action=promote] button");
     let started = Instant::now();
-    loop {
-        let status = b.eval(
-            "var r = document.querySelector('#rollout'); return r && document.body.getAttribute('data-ready') === '1' ? r.getAttribute('data-status') : null",
+    let refusal = loop {
+        let r = b.eval(
+            "var f = document.querySelector('form[data-action=promote]'); return f.getAttribute('data-result') === 'refused' ? f.querySelector('output').textContent : null",
         );
-        if status == json!("promoted") {
-            break;
+        if let Some(text) = r.as_str() {
+            break text.to_string();
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "the approval did not promote: {status}, form result {}",
-            b.eval("var f = document.querySelector('form[data-action=approve]'); return f && f.getAttribute('data-result') + ' ' + f.querySelector('output').textContent")
+            "the promotion was neither refused nor done"
         );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    b.check_page(&base, "/ui/deployments/rain", "deployment-after");
-    assert_eq!(
-        b.eval("return document.querySelector('#production-version').textContent"),
-        json!("v2")
-    );
-    assert_eq!(rollout_status(d)["production_version"], 2);
-
-    // The decision is in the audit trail, with its reason, and the chain verifies.
-    b.check_page(&base, "/ui/audit?object=deployment:rain", "audit");
-    let approvals = b.eval(
-        "return Array.from(document.querySelectorAll('tbody tr')).filter(tr => tr.textContent.includes('rollout.approve')).map(tr => tr.textContent)",
-    );
-    let approvals = approvals.as_array().unwrap();
-    assert_eq!(approvals.len(), 1, "{approvals:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(
-        approvals[0]
-            .as_str()
-            .unwrap()
-            .contains("shadow agreed with production"),
-        "{approvals:?}"
+        refusal.contains("is protected") && refusal.contains("failed"),
+        "{refusal}"
     );
-    assert_eq!(
-        b.eval("return document.querySelector('#audit-verify').getAttribute('data-ok')"),
-        json!("true")
+    b.screenshot("model-promote-refused");
+    // The browser reports the refused request itself (a 403) on its console; nothing else.
+    let logged: Vec<Value> = b
+        .console()
+        .into_iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .collect();
+    assert!(
+        logged.iter().all(|e| {
+            let m = e["message"].as_str().unwrap_or("");
+            m.contains("/api/v1/models/rainfall/promote") && m.contains("403")
+        }),
+        "{logged:?}"
+    );
+    b.click("form[data-action=promote] input[name=override]");
+    b.mark_stale();
+    b.click("form[data-action=promote] button");
+    b.wait_navigated();
+    b.screenshot("model-promoted");
+    let model = get(&addr, "/api/v1/models/rainfall");
+    assert!(
+        model["aliases"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"alias": "champion", "version": failed})),
+        "{model:#}"
+    );
+
+    // Every decision is in the audit trail with its reason, and the chain verifies.
+    let check_audit = |object: &str, action: &str, reason: &str, shot: &str| {
+        b.check_page(&base, &format!("/ui/audit?object={object}"), shot);
+        let found: Vec<String> = rows(&b, "tbody tr")
+            .into_iter()
+            .filter(|r| r.contains(action) && r.contains(reason))
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{action} with its reason on {object}: {found:?}"
+        );
+        assert_eq!(
+            b.eval("return document.querySelector('#audit-verify').getAttribute('data-ok')"),
+            json!("true")
+        );
+    };
+    let waiting_id = waiting["id"].as_str().unwrap();
+    check_audit(
+        &format!("pipeline:{waiting_id}"),
+        "pipeline.reject",
+        "retraining on data we already trained on",
+        "audit-reject",
+    );
+    check_audit(
+        &format!("pipeline:{}", next["id"].as_str().unwrap()),
+        "pipeline.approval",
+        "the canary will tell",
+        "audit-approve",
+    );
+    check_audit(
+        "deployment:rain",
+        "rollout.rollback",
+        "holiday week",
+        "audit-rollback",
+    );
+    let shown: Value = serde_json::from_str(&run(
+        d,
+        &["--json", "models", "show", &format!("rainfall/{failed}")],
+    ))
+    .unwrap();
+    let version_id = shown[0]["id"].as_str().unwrap().to_string();
+    check_audit(
+        &format!("model_version:{version_id}"),
+        "alias.set_override",
+        "the newest data matters more",
+        "audit-promote",
     );
     let cli = run(
         d,
-        &["--json", "audit", "list", "--object", "deployment:rain"],
+        &[
+            "--json",
+            "audit",
+            "list",
+            "--object",
+            &format!("pipeline:{waiting_id}"),
+        ],
     );
-    assert!(cli.contains("shadow agreed with production"), "{cli}");
-
-    b.check_page(&base, "/ui/alerts", "alerts");
-    b.check_page(&base, "/ui/monitoring", "monitoring");
+    assert!(
+        cli.contains("retraining on data we already trained on"),
+        "{cli}"
+    );
 
     drop(b);
     // A clean shutdown after all of it.

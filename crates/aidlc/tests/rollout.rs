@@ -463,6 +463,54 @@ fn the_retraining_pipeline_trains_evaluates_waits_for_approval_and_hands_off() {
         "{status_text}"
     );
 
+    // Rejected: the run ends with who and why, nothing is rolled out, and the model may run
+    // again (the same data trains the same challenger, which waits again).
+    let rejected: serde_json::Value = serde_json::from_str(&run(
+        d,
+        &[
+            "--json",
+            "loop",
+            "reject",
+            "rainfall",
+            "--reason",
+            "wait for the new labels",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(rejected["status"], "rejected", "{rejected:#}");
+    assert!(
+        rejected["state"]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with(": wait for the new labels"),
+        "{rejected:#}"
+    );
+    assert!(status(d)["rollout"].is_null(), "nothing rolled out");
+    let nothing = aidlc(d)
+        .args(["reject", "rain", "--reason", "x"])
+        .output()
+        .unwrap();
+    assert!(
+        !nothing.status.success()
+            && String::from_utf8_lossy(&nothing.stderr).contains("has no rollout to reject"),
+        "{}",
+        String::from_utf8_lossy(&nothing.stderr)
+    );
+    let again = aidlc(d)
+        .args(["loop", "reject", "rainfall", "--reason", "x"])
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success()
+            && String::from_utf8_lossy(&again.stderr).contains("no pipeline awaiting approval"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let rerun: serde_json::Value =
+        serde_json::from_str(&run(d, &["--json", "loop", "run"])).unwrap();
+    assert_eq!(rerun["status"], "awaiting_approval", "{rerun:#}");
+    assert_eq!(rerun["state"]["challenger"], 3);
+
     let approved: serde_json::Value = serde_json::from_str(&run(
         d,
         &[
@@ -476,9 +524,9 @@ fn the_retraining_pipeline_trains_evaluates_waits_for_approval_and_hands_off() {
     ))
     .unwrap();
     assert_eq!(approved["status"], "handed_off", "{approved:#}");
-    // The controller now owns the challenger: a canary rollout of version 2 on `rain`.
+    // The controller now owns the challenger: a canary rollout of version 3 on `rain`.
     let s = status(d);
-    assert_eq!(s["rollout"]["candidate"], 2, "{s:#}");
+    assert_eq!(s["rollout"]["candidate"], 3, "{s:#}");
     assert_eq!(s["rollout"]["status"], "running", "{s:#}");
     assert_eq!(s["rollout"]["strategy"], "canary", "{s:#}");
     assert_eq!(s["production_version"], 1);
@@ -488,9 +536,11 @@ fn the_retraining_pipeline_trains_evaluates_waits_for_approval_and_hands_off() {
         "pipeline.train",
         "pipeline.evaluate",
         "pipeline.approval",
+        "pipeline.reject",
         "pipeline.rollout",
     ] {
         assert!(audit.contains(action), "{action} missing: {audit}");
     }
     assert!(audit.contains("reviewed the card"), "{audit}");
+    assert!(audit.contains("wait for the new labels"), "{audit}");
 }

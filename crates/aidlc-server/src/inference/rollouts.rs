@@ -1,6 +1,6 @@
 //! The rollout API under `/api/v1/deployments/{endpoint}`: the status of the latest rollout,
-//! and the two decisions a person makes — approve a promotion, roll back — each audited with
-//! its reason. Starting a rollout needs the project's `[deploy]` policy, so it is the CLI's
+//! and the decisions a person makes — approve a promotion, reject it, roll back — each audited
+//! with its reason. Starting a rollout needs the project's `[deploy]` policy, so it is the CLI's
 //! (`aidlc deploy --version`).
 
 use super::read_body;
@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/deployments/{endpoint}/rollout", get(status))
         .route("/api/v1/deployments/{endpoint}/approve", post(approve))
+        .route("/api/v1/deployments/{endpoint}/reject", post(reject))
         .route("/api/v1/deployments/{endpoint}/rollback", post(rollback))
 }
 
@@ -59,6 +60,17 @@ async fn approve(
 ) -> ApiResult<Json<wire::RolloutStatusView>> {
     let req = decision(body).await?;
     service::approve(s.store(), &endpoint, &s.audit(req.reason)).await?;
+    s.serving().deployment_changed(&endpoint).await?;
+    Ok(Json(view(&s, &endpoint).await?))
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    Path(endpoint): Path<String>,
+    body: Body,
+) -> ApiResult<Json<wire::RolloutStatusView>> {
+    let req = decision(body).await?;
+    service::reject(s.store(), &endpoint, &s.audit(req.reason)).await?;
     s.serving().deployment_changed(&endpoint).await?;
     Ok(Json(view(&s, &endpoint).await?))
 }

@@ -1,6 +1,6 @@
 //! The deployment pages: each endpoint's production version, traffic split and rollout (its
-//! steps, every analysis with its checks, shadow disagreement and latency), the approve and
-//! roll-back decisions, the endpoint's audit trail, and the monitoring page.
+//! steps, every analysis with its checks, shadow disagreement and latency), the approve,
+//! reject and roll-back decisions, the endpoint's audit trail, and the monitoring page.
 
 use super::html::{Chart, Series, badge, empty, esc, link, num, opt_num, page, table, time, url};
 use super::{UiError, UiResult, not_found};
@@ -282,6 +282,11 @@ fn rollout_section(body: &mut String, endpoint: &str, r: &Rollout) {
             &format!("{api}/approve"),
             &format!("Approve promotion of v{}", r.candidate),
         ));
+        body.push_str(&action_form(
+            "reject",
+            &format!("{api}/reject"),
+            &format!("Reject v{} (production keeps serving)", r.candidate),
+        ));
     }
     if r.is_active() {
         body.push_str(&action_form(
@@ -418,12 +423,7 @@ fn rollout_section(body: &mut String, endpoint: &str, r: &Rollout) {
 
 /// A decision button: the script asks for the reason in the form and posts it to `api`.
 fn action_form(action: &str, api: &str, label: &str) -> String {
-    format!(
-        r#"<form class="action" data-action="{a}" data-url="{u}"><label>Reason <input name="reason" required placeholder="why (goes to the audit log)"></label> <button type="submit" class="{a}">{l}</button><output></output></form>"#,
-        a = esc(action),
-        u = esc(api),
-        l = esc(label)
-    )
+    super::html::action_form(action, api, label, "")
 }
 
 /// Monitoring over time. Drift and performance time series are not stored yet (the monitor

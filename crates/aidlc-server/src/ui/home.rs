@@ -1,14 +1,18 @@
 //! The home page: every registered model's place in the loop — framing, data, development,
-//! evaluation, deployment, monitoring — and what needs a decision (rollouts awaiting approval,
-//! open alerts).
+//! evaluation, deployment (champion, challenger, rollout step and traffic split), monitoring
+//! (latest drift, open alerts) and iteration (the retraining pipeline) — and what needs a
+//! decision: rollouts and retraining runs waiting for approval, each linked to where it is
+//! made.
 
-use super::html::{badge, empty, esc, link, page as shell, short, table, time, url};
+use super::html::{badge, empty, esc, link, num, page as shell, short, table, time, url};
 use super::models::{all_models, all_versions};
 use super::{UiResult, deployments::DeploymentView};
 use crate::AppState;
 use aidlc_core::rollout::RolloutStatus;
+use aidlc_service::iterate::state_of;
 use aidlc_store::{
-    AlertFilter, AlertStore, DatasetStore, ProjectStore, RegistryStore, RegistryVersion,
+    AlertFilter, AlertStore, DatasetStore, MonitorQuery, MonitorStore, PipelineRecord,
+    PipelineStore, ProjectStore, RegistryStore, RegistryVersion,
 };
 use axum::extract::State;
 use axum::response::Html;
@@ -26,7 +30,19 @@ pub async fn page(State(s): State<AppState>) -> UiResult {
             limit: None,
         })
         .await?;
-    let pending: Vec<&DeploymentView> = deployments
+    // Each model's latest retraining run: at most one is active per model.
+    let mut pipelines: Vec<(String, PipelineRecord)> = Vec::new();
+    for m in &models {
+        if let Some(r) = store
+            .list_pipelines(Some(&m.name), 1)
+            .await?
+            .into_iter()
+            .next()
+        {
+            pipelines.push((m.name.clone(), r));
+        }
+    }
+    let pending_rollouts: Vec<&DeploymentView> = deployments
         .iter()
         .filter(|d| {
             d.rollout
@@ -34,14 +50,19 @@ pub async fn page(State(s): State<AppState>) -> UiResult {
                 .is_some_and(|r| r.status == RolloutStatus::AwaitingApproval)
         })
         .collect();
+    let pending_pipelines: Vec<&PipelineRecord> = pipelines
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.status == "awaiting_approval")
+        .collect();
 
     let mut h = String::new();
     // What needs a person first.
     h.push_str(r#"<section class="summary">"#);
     let _ = write!(
         h,
-        r#"<a class="tile" href="/ui/deployments" id="pending-approvals"><span class="big">{}</span> pending approvals</a>"#,
-        pending.len()
+        r##"<a class="tile" href="#pending" id="pending-approvals"><span class="big">{}</span> pending approvals</a>"##,
+        pending_rollouts.len() + pending_pipelines.len()
     );
     let _ = write!(
         h,
@@ -55,18 +76,37 @@ pub async fn page(State(s): State<AppState>) -> UiResult {
         deployments.len()
     );
     h.push_str("</section>");
-    for d in &pending {
-        let _ = write!(
-            h,
-            r#"<p class="notice">Rollout of {} version {} on {} passed every step and waits for approval: {}</p>"#,
-            esc(&d.deployment.model),
-            d.rollout.as_ref().map_or(0, |r| r.candidate),
-            esc(&d.deployment.endpoint),
-            link(
-                &format!("/ui/deployments/{}", url(&d.deployment.endpoint)),
-                "review"
-            )
-        );
+    if !pending_rollouts.is_empty() || !pending_pipelines.is_empty() {
+        h.push_str(r#"<h2 id="pending">Pending approvals</h2><ul class="pending">"#);
+        for d in &pending_rollouts {
+            let _ = write!(
+                h,
+                r#"<li data-kind="rollout">Rollout of {} version {} on {} passed every step and waits for approval: {}</li>"#,
+                esc(&d.deployment.model),
+                d.rollout.as_ref().map_or(0, |r| r.candidate),
+                esc(&d.deployment.endpoint),
+                link(
+                    &format!("/ui/deployments/{}#rollout", url(&d.deployment.endpoint)),
+                    "approve or reject"
+                )
+            );
+        }
+        for r in &pending_pipelines {
+            let state = state_of(r);
+            let _ = write!(
+                h,
+                r#"<li data-kind="pipeline">Retraining pipeline of {} trained version {}, which passed its evaluation gates, and waits for approval: {}</li>"#,
+                esc(&r.model),
+                state
+                    .challenger
+                    .map_or_else(|| "–".to_string(), |v| v.to_string()),
+                link(
+                    &format!("/ui/models/{}#pipeline-approval", url(&r.model)),
+                    "approve or reject"
+                )
+            );
+        }
+        h.push_str("</ul>");
     }
 
     h.push_str("<h2>Framing</h2>");
@@ -166,40 +206,67 @@ pub async fn page(State(s): State<AppState>) -> UiResult {
             None => "–".to_string(),
         };
         stage(&mut h, "evaluation", eval);
-        // Deployment: champion, challenger and each endpoint's rollout.
+        // Deployment: champion, challenger and each endpoint's rollout step and traffic split.
+        let own: Vec<&DeploymentView> = deployments
+            .iter()
+            .filter(|d| d.deployment.model == m.name)
+            .collect();
+        let pipeline = pipelines
+            .iter()
+            .find(|(name, _)| *name == m.name)
+            .map(|(_, r)| r);
         let mut dep = String::new();
         let _ = write!(
             dep,
-            "champion {} · challenger {}",
+            r#"champion {} · challenger <span class="challenger">{}</span>"#,
             version_link(&m.name, champion),
-            version_link(&m.name, challenger)
+            challenger_of(&m.name, pipeline, &own, challenger)
         );
-        for d in deployments.iter().filter(|d| d.deployment.model == m.name) {
+        for d in &own {
             let _ = write!(dep, "<br>{}", d.summary());
         }
         stage(&mut h, "deployment", dep);
-        // Monitoring: open alerts of this model's endpoints; drift over time is a hook.
-        let endpoints: Vec<&str> = deployments
-            .iter()
-            .filter(|d| d.deployment.model == m.name)
-            .map(|d| d.deployment.endpoint.as_str())
-            .collect();
+        // Monitoring: each endpoint's latest drift and the open alerts.
         let alerts = open_alerts
             .iter()
-            .filter(|a| endpoints.contains(&a.state.key.endpoint.as_str()))
+            .filter(|a| {
+                own.iter()
+                    .any(|d| d.deployment.endpoint == a.state.key.endpoint)
+            })
             .count();
-        stage(
-            &mut h,
-            "monitoring",
-            format!(
-                "{} · <a href=\"/ui/monitoring\">drift</a>",
-                if alerts == 0 {
-                    badge("ok", "no open alerts")
+        let mut mon = if alerts == 0 {
+            badge("ok", "no open alerts")
+        } else {
+            format!(r#"<a class="badge bad" href="/ui/alerts">{alerts} open alerts</a>"#)
+        };
+        for d in &own {
+            let _ = write!(
+                mon,
+                "<br>{}",
+                drift_status(&s, &d.deployment.endpoint).await?
+            );
+        }
+        stage(&mut h, "monitoring", mon);
+        // Iteration: the latest retraining run.
+        let iteration = match pipeline {
+            None => r#"<span class="muted">no retraining run yet</span>"#.to_string(),
+            Some(r) => format!(
+                r#"<a href="/ui/models/{}#pipelines">pipeline</a> {} {} <span class="muted">({}, {})</span>"#,
+                url(&m.name),
+                super::models::pipeline_badge(&r.status),
+                if r.status == "awaiting_approval" {
+                    link(
+                        &format!("/ui/models/{}#pipeline-approval", url(&m.name)),
+                        "decide",
+                    )
                 } else {
-                    badge("bad", &format!("{alerts} open alerts"))
-                }
+                    String::new()
+                },
+                esc(&r.trigger),
+                esc(&time(r.updated_at_ms))
             ),
-        );
+        };
+        stage(&mut h, "iteration", iteration);
         h.push_str("</ol>");
         let _ = write!(
             h,
@@ -238,6 +305,95 @@ fn stage(h: &mut String, name: &str, content: String) {
         h,
         r#"<li class="stage" data-stage="{name}"><span class="stage-name">{name}</span>{content}</li>"#
     );
+}
+
+/// The challenger: the candidate of an active retraining run, else of an active rollout, else
+/// the version the `challenger` alias names; with where it comes from.
+fn challenger_of(
+    model: &str,
+    pipeline: Option<&PipelineRecord>,
+    deployments: &[&DeploymentView],
+    alias: Option<i64>,
+) -> String {
+    if let Some(r) =
+        pipeline.filter(|r| aidlc_store::ACTIVE_PIPELINE_STATUSES.contains(&r.status.as_str()))
+        && let Some(v) = state_of(r).challenger
+    {
+        return format!(
+            "{} (pipeline, {})",
+            version_link(model, Some(v)),
+            esc(&r.status.replace('_', " "))
+        );
+    }
+    if let Some(r) = deployments
+        .iter()
+        .filter_map(|d| d.rollout.as_ref())
+        .find(|r| r.is_active())
+    {
+        return format!(
+            "{} (rollout on {})",
+            version_link(model, Some(r.candidate)),
+            esc(&r.endpoint)
+        );
+    }
+    match alias {
+        Some(v) => format!("{} (alias)", version_link(model, Some(v))),
+        None => "–".to_string(),
+    }
+}
+
+/// The latest monitored window of an endpoint: its share of drifted features and how many of
+/// its features drifted, linked to the monitoring page.
+async fn drift_status(s: &AppState, endpoint: &str) -> Result<String, super::UiError> {
+    let store = s.store();
+    let Some((start, end)) = store.latest_monitor_window(endpoint).await? else {
+        return Ok(format!(
+            r#"<span class="drift muted" data-endpoint="{}">{}: not monitored yet</span>"#,
+            esc(endpoint),
+            esc(endpoint)
+        ));
+    };
+    let points: Vec<_> = store
+        .monitor_points(&MonitorQuery {
+            endpoint: endpoint.to_string(),
+            from_ms: Some(end - 1),
+            to_ms: Some(end),
+            signal_prefix: Some("drift.".into()),
+        })
+        .await?
+        .into_iter()
+        .filter(|p| p.window_start_ms == start)
+        .collect();
+    let share = points
+        .iter()
+        .find(|p| p.signal == "drift.share" && p.feature.is_none())
+        .map(|p| p.value);
+    let features: Vec<_> = points
+        .iter()
+        .filter(|p| p.signal.starts_with("drift.feature."))
+        .collect();
+    let drifted = features
+        .iter()
+        .filter(|p| p.extra["drifted"].as_bool() == Some(true))
+        .count();
+    let verdict = if features.is_empty() {
+        badge("", "no drift test")
+    } else if drifted == 0 {
+        badge("ok", "no drift")
+    } else {
+        badge(
+            "warn",
+            &format!("{drifted} of {} features drifted", features.len()),
+        )
+    };
+    Ok(format!(
+        r#"<span class="drift" data-endpoint="{}" data-drifted="{drifted}">{}: {} · share {} <span class="muted">(window to {})</span> · <a href="/ui/monitoring">drift over time</a></span>"#,
+        esc(endpoint),
+        esc(endpoint),
+        verdict,
+        share.map_or_else(|| "–".to_string(), num),
+        esc(&time(end))
+    ))
 }
 
 fn version_link(model: &str, version: Option<i64>) -> String {

@@ -218,6 +218,17 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     h
 }
 
+/// A decision button: the script asks for the reason in the form and posts it to `api` with
+/// the form's other named fields (`fields`, already-built HTML; see `fields` in `app.js`).
+pub fn action_form(action: &str, api: &str, label: &str, fields: &str) -> String {
+    format!(
+        r#"<form class="action" data-action="{a}" data-url="{u}">{fields}<label>Reason <input name="reason" required placeholder="why (goes to the audit log)"></label> <button type="submit" class="{a}">{l}</button><output></output></form>"#,
+        a = esc(action),
+        u = esc(api),
+        l = esc(label)
+    )
+}
+
 /// A link with escaped text.
 pub fn link(href: &str, text: &str) -> String {
     format!(r#"<a href="{}">{}</a>"#, esc(href), esc(text))

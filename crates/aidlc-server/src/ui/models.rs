@@ -1,17 +1,20 @@
-//! The registry pages: models with their versions and aliases, a version's lineage chain drawn
-//! as a graph (dataset → split → run → commit → evaluation → approval → deployment) with its
-//! model card, and the list of evaluations.
+//! The registry pages: models with their versions and aliases, the retraining pipeline's runs
+//! with the approve and reject decisions of one waiting for approval, the governed promotion
+//! of a version to the protected alias, a version's lineage chain drawn as a graph (dataset →
+//! split → run → commit → evaluation → approval → deployment) with its model card, and the list
+//! of evaluations.
 
 use super::deployments::DeploymentView;
 use super::home::evaluation_badge;
-use super::html::{badge, empty, esc, link, page, short, table, time, url};
+use super::html::{action_form, badge, empty, esc, link, page, short, table, time, url};
 use super::{UiError, UiResult, not_found};
 use crate::AppState;
 use aidlc_core::rollout::RolloutStatus;
 use aidlc_service::evaluate::{StoredEvalError, latest_report, render_html};
+use aidlc_service::iterate::state_of;
 use aidlc_store::{
-    AuditFilter, AuditStore, DatasetStore, RegisteredModel, RegistryStore, RegistryVersion,
-    RegistryVersionSearch, SplitStore, Store, StoreError,
+    AuditFilter, AuditStore, DatasetStore, PipelineRecord, PipelineStore, RegisteredModel,
+    RegistryStore, RegistryVersion, RegistryVersionSearch, SplitStore, Store, StoreError,
 };
 use axum::extract::{Path, State};
 use axum::response::Html;
@@ -151,7 +154,200 @@ pub async fn show(State(s): State<AppState>, Path(name): Path<String>) -> UiResu
         ],
         &rows,
     ));
+    body.push_str(&promote_form(&s, &m, &versions, None));
+    let pipelines = s
+        .store()
+        .list_pipelines(Some(&name), PIPELINES_SHOWN)
+        .await?;
+    body.push_str(&pipelines_section(&name, &pipelines));
     Ok(Html(page("Models", &format!("Model {name}"), &body)))
+}
+
+/// Pipeline runs listed on a model's page.
+const PIPELINES_SHOWN: i64 = 20;
+
+/// The governed promotion: a version (fixed, or chosen among the model's), an override box for
+/// a version without a passing evaluation, and the reason.
+fn promote_form(
+    s: &AppState,
+    m: &RegisteredModel,
+    versions: &[RegistryVersion],
+    fixed: Option<i64>,
+) -> String {
+    let alias = aidlc_service::registry::default_alias(&s.config().alias_policy).to_string();
+    let current = m.aliases.iter().find(|(a, _)| *a == alias).map(|(_, v)| *v);
+    let candidates: Vec<i64> = match fixed {
+        Some(v) => vec![v],
+        None => versions.iter().rev().map(|v| v.version).collect(),
+    };
+    if candidates.is_empty() || (fixed.is_some() && current == fixed) {
+        return String::new();
+    }
+    let mut h = format!(
+        r#"<h2 id="promote">Promote to <span class="alias">{}</span></h2><p class="muted">Production follows this alias: {}. It moves only for a version whose latest evaluation passed its gates, unless you override (the reason is then the override reason, audited as such).</p>"#,
+        esc(&alias),
+        current.map_or_else(|| "unset".to_string(), |v| format!("now v{v}"))
+    );
+    let mut fields = String::new();
+    match fixed {
+        Some(v) => {
+            let _ = write!(
+                fields,
+                r#"<input type="hidden" name="version" value="{v}" data-number>"#
+            );
+        }
+        None => {
+            fields.push_str(r#"<label>Version <select name="version" data-number>"#);
+            // The newest version that is not already there comes preselected.
+            let preselected = candidates.iter().copied().find(|v| Some(*v) != current);
+            for v in &candidates {
+                let _ = write!(
+                    fields,
+                    r#"<option value="{v}"{}>v{v}{}</option>"#,
+                    if Some(*v) == preselected {
+                        " selected"
+                    } else {
+                        ""
+                    },
+                    if Some(*v) == current {
+                        " (current)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            fields.push_str("</select></label> ");
+        }
+    }
+    fields.push_str(
+        r#"<label><input type="checkbox" name="override"> override the evaluation gate</label> "#,
+    );
+    h.push_str(&action_form(
+        "promote",
+        &format!("/api/v1/models/{}/promote", url(&m.name)),
+        &match fixed {
+            Some(v) => format!("Promote v{v} to {alias}"),
+            None => format!("Promote to {alias}"),
+        },
+        &fields,
+    ));
+    h
+}
+
+pub fn pipeline_badge(status: &str) -> String {
+    let kind = match status {
+        "handed_off" | "evaluated" => "ok",
+        "running" | "awaiting_approval" => "warn",
+        "rejected" | "failed" => "bad",
+        _ => "",
+    };
+    badge(kind, status)
+}
+
+/// The model's retraining runs, newest first, with the decision forms of one that waits for
+/// approval.
+fn pipelines_section(model: &str, runs: &[PipelineRecord]) -> String {
+    let mut h = String::from(r#"<h2 id="pipelines">Retraining pipeline</h2>"#);
+    if runs.is_empty() {
+        h.push_str(&empty(
+            "No retraining pipeline has run for this model.",
+            "Run one with <code>aidlc loop run</code>, or let the server start them by <code>[iterate] schedule</code> and <code>triggers</code>.",
+        ));
+        return h;
+    }
+    if let Some(waiting) = runs.first().filter(|r| r.status == "awaiting_approval") {
+        let state = state_of(waiting);
+        let challenger = state
+            .challenger
+            .map_or_else(|| "the challenger".to_string(), |v| format!("v{v}"));
+        let _ = write!(
+            h,
+            r#"<div id="pipeline-approval" data-status="awaiting_approval"><p class="notice">Pipeline {} trained {} ({}), which passed its evaluation gates against the champion and waits for a decision: approve hands it to the rollout controller, reject ends the run and deploys nothing.</p>"#,
+            short(&waiting.id),
+            match state.challenger {
+                Some(v) => link(
+                    &format!("/ui/models/{}/versions/{v}", url(model)),
+                    &challenger
+                ),
+                None => esc(&challenger),
+            },
+            state
+                .report
+                .as_deref()
+                .map_or_else(|| "no report".to_string(), short)
+        );
+        let api = format!("/api/v1/pipelines/{}", url(model));
+        h.push_str(&action_form(
+            "approve",
+            &format!("{api}/approve"),
+            &format!("Approve {challenger} (start its rollout)"),
+            "",
+        ));
+        h.push_str(&action_form(
+            "reject",
+            &format!("{api}/reject"),
+            &format!("Reject {challenger}"),
+            "",
+        ));
+        h.push_str("</div>");
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let state = state_of(r);
+            let steps = state
+                .steps
+                .iter()
+                .map(|st| {
+                    format!(
+                        r#"<span class="{}">{} {}</span>"#,
+                        match st.status.as_str() {
+                            "failed" | "rejected" => "fail",
+                            "done" => "pass",
+                            _ => "",
+                        },
+                        esc(&st.name),
+                        esc(&st.status)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" → ");
+            vec![
+                format!(
+                    r#"<a href="/ui/audit?object=pipeline:{}" title="its audit trail">{}</a>"#,
+                    url(&r.id),
+                    short(&r.id)
+                ),
+                esc(&time(r.started_at_ms)),
+                esc(&r.trigger),
+                pipeline_badge(&r.status),
+                steps,
+                state.challenger.map_or_else(
+                    || "–".to_string(),
+                    |v| {
+                        link(
+                            &format!("/ui/models/{}/versions/{v}", url(model)),
+                            &format!("v{v}"),
+                        )
+                    },
+                ),
+                esc(state.reason.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    h.push_str(&table(
+        &[
+            "run",
+            "started",
+            "trigger",
+            "status",
+            "steps",
+            "challenger",
+            "why it ended",
+        ],
+        &rows,
+    ));
+    h
 }
 
 /// One node of the lineage graph: what it is, its value (`None`: the link is missing) and where
@@ -329,6 +525,9 @@ pub async fn version(
     );
     body.push_str("<h2>Lineage</h2>");
     body.push_str(&lineage_svg(&nodes));
+    if let Some(m) = store.get_registered_model(&name).await? {
+        body.push_str(&promote_form(&s, &m, &[], Some(version)));
+    }
     if !approvals.is_empty() {
         let rows: Vec<Vec<String>> = approvals
             .iter()

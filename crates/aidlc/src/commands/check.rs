@@ -49,7 +49,7 @@ pub async fn run(app: &App, _args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Stores the contract's text and hash under the project name when this version is new.
-async fn record_contract(
+pub(crate) async fn record_contract(
     app: &App,
     spec_path: &std::path::Path,
 ) -> anyhow::Result<Option<ContentHash>> {

@@ -142,6 +142,12 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
     spec_text.push_str(DEMO_POLICY);
     std::fs::write(&spec_path, &spec_text)?;
     let spec = aidlc_core::spec::ProblemSpec::parse(&spec_text, &spec_path.display().to_string())?;
+    // As `aidlc check` does: the contract must pass, and is recorded for the records to name.
+    let framing = crate::framing::check_project(&spec_path)?;
+    if !framing.is_ok() {
+        bail!("the demo's aidlc.toml does not pass `aidlc check`:\n{framing}");
+    }
+    crate::commands::check::record_contract(&app, &spec_path).await?;
     t.say(
         None,
         format!(
@@ -255,6 +261,7 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
         shadow_queue: 1024,
         role: Role::All,
         monitor: None,
+        spec: Some(spec.clone()),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?.to_string();

@@ -4,7 +4,7 @@
 //! survives restarts.
 
 use crate::app::App;
-use crate::cli::{DecisionArgs, DeployArgs, DeployCommand};
+use crate::cli::{DecisionArgs, DeployArgs, DeployCommand, RejectArgs};
 use crate::output::print_json;
 use aidlc_core::records::Deployment;
 use aidlc_core::rollout::{Rollout, Strategy};
@@ -230,6 +230,30 @@ pub async fn approve(app: &App, args: DecisionArgs) -> anyhow::Result<ExitCode> 
         println!(
             "approved: {}@{} = version {} on {}",
             r.model, r.alias, r.candidate, r.endpoint
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn reject(app: &App, args: RejectArgs) -> anyhow::Result<ExitCode> {
+    let store = app.store().await?;
+    let r = service::reject(
+        &store,
+        &args.endpoint,
+        &app.audit_context(Some(args.reason)),
+    )
+    .await?;
+    if app.settings.json {
+        print_json(&r)?;
+    } else {
+        println!(
+            "rejected on {}: version {} no longer gets traffic; {}@{} stays version {}",
+            r.endpoint,
+            r.candidate,
+            r.model,
+            r.alias,
+            r.production
+                .map_or_else(|| "-".to_string(), |v| v.to_string())
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,10 +1,10 @@
 //! `aidlc loop`: the governed retraining pipeline on demand (`run`), where every model is in the
-//! loop (`status`), and the approval a pipeline may wait for (`approve`). The server runs the
+//! loop (`status`), and the decision a pipeline may wait for (`approve`, `reject`). The server runs the
 //! same pipeline on `[iterate] schedule` and on alerts that match `[iterate] triggers`
 //! ([`start_scheduler`]).
 
 use crate::app::{App, now_ms};
-use crate::cli::{LoopApproveArgs, LoopCommand, LoopRunArgs};
+use crate::cli::{LoopApproveArgs, LoopCommand, LoopRejectArgs, LoopRunArgs};
 use crate::commands::server::BackgroundServer;
 use crate::output::print_json;
 use aidlc_core::spec::{ProblemSpec, SignalPattern};
@@ -28,6 +28,7 @@ pub async fn run(app: &App, cmd: LoopCommand) -> anyhow::Result<ExitCode> {
         LoopCommand::Run(args) => run_now(app, args).await,
         LoopCommand::Status => status(app).await,
         LoopCommand::Approve(args) => approve(app, args).await,
+        LoopCommand::Reject(args) => reject(app, args).await,
     }
 }
 
@@ -135,6 +136,13 @@ async fn approve(app: &App, args: LoopApproveArgs) -> anyhow::Result<ExitCode> {
         &AliasPolicy::default(),
     )
     .await?;
+    print_run(app, &run)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reject(app: &App, args: LoopRejectArgs) -> anyhow::Result<ExitCode> {
+    let store = app.store().await?;
+    let run = iterate::reject(&store, &app.audit_context(Some(args.reason)), &args.model).await?;
     print_run(app, &run)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -52,6 +52,13 @@ pub async fn run(app: &App, args: ServerArgs) -> anyhow::Result<ExitCode> {
         shadow_queue: args.shadow_queue,
         role,
         monitor: monitor_settings(app),
+        spec: match app.spec_if_present() {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::warn!(error = %e, "aidlc.toml could not be read: approving a retraining run answers 409 until it can");
+                None
+            }
+        },
     };
     let state = AppState::new(config);
     let controller = state.start_background();
@@ -227,6 +234,7 @@ impl BackgroundServer {
                         shadow_queue: aidlc_server::inference::DEFAULT_SHADOW_QUEUE,
                         role: Role::All,
                         monitor: None,
+                        spec: None,
                     };
                     let _ = ready_tx.send(Ok(format!("http://{addr}")));
                     let _ = aidlc_server::serve(listener, AppState::new(config), async {

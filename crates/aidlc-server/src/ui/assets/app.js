@@ -1,6 +1,6 @@
 // aidlc dashboard script: draws the charts described by `data-chart` attributes as inline SVG,
-// sends the approve and roll-back decisions (with the reason typed in their form) to the JSON
-// API, and records every console error and uncaught exception in the `data-errors` attribute of
+// sends the decisions (approve, reject, promote, roll back: the reason typed in their form and
+// the form's other fields) to the JSON API, and records every console error and uncaught exception in the `data-errors` attribute of
 // <body>, so a headless browser test can see that a page ran clean. No dependencies.
 "use strict";
 (function () {
@@ -156,8 +156,21 @@
     });
   }
 
-  // A decision: post the reason to the form's API URL; on success reload to show the new
-  // state, otherwise show the server's message in the form.
+  // The form's fields besides the reason, as the API reads them: a checkbox is a boolean, a
+  // field marked data-number a number, anything else text.
+  function fields(form) {
+    var body = {};
+    Array.prototype.forEach.call(form.elements, function (f) {
+      if (!f.name || f.name === "reason") return;
+      if (f.type === "checkbox") body[f.name] = f.checked;
+      else if (f.hasAttribute("data-number")) body[f.name] = Number(f.value);
+      else body[f.name] = f.value;
+    });
+    return body;
+  }
+
+  // A decision: post the reason and the form's fields to its API URL; on success reload to
+  // show the new state, otherwise show the server's message in the form.
   function wireActions() {
     var forms = document.querySelectorAll("form.action");
     Array.prototype.forEach.call(forms, function (form) {
@@ -167,12 +180,14 @@
         var reason = form.querySelector("input[name=reason]").value.trim();
         if (!reason) { out.textContent = "Give a reason: it goes to the audit log."; return; }
         var button = form.querySelector("button");
+        var body = fields(form);
+        body.reason = reason;
         button.disabled = true;
         out.textContent = "sending…";
         fetch(form.getAttribute("data-url"), {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ reason: reason })
+          body: JSON.stringify(body)
         }).then(function (res) {
           return res.json().then(function (body) { return { ok: res.ok, body: body }; });
         }).then(function (r) {
