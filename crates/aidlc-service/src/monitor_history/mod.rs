@@ -391,7 +391,16 @@ impl MonitorHistory {
             .map(AlertInfo::from_alert)
             .filter(|a| span.is_some_and(|(from, to)| a.overlaps(from, to)))
             .collect();
-        alerts.sort_by(|a, b| (b.opened_ms, &b.id).cmp(&(a.opened_ms, &a.id)));
+        // Ties are broken by what the alert is about, never by its id (a random UUID), so the
+        // same history always lists its alerts in the same order.
+        alerts.sort_by(|a, b| {
+            (b.opened_ms, &a.rule, &a.signal, a.resolved_ms).cmp(&(
+                a.opened_ms,
+                &b.rule,
+                &b.signal,
+                b.resolved_ms,
+            ))
+        });
         MonitorHistory {
             endpoint: endpoint.to_string(),
             windows,
@@ -545,7 +554,23 @@ impl MonitorHistory {
                 }
             }
         }
-        out.sort_by(|a, b| (a.at_ms, &a.alert_id).cmp(&(b.at_ms, &b.alert_id)));
+        // In time order, ties by kind, severity and rule (not by the random id): deterministic.
+        out.sort_by(|a, b| {
+            (
+                a.at_ms,
+                a.kind.as_str(),
+                a.severity.as_str(),
+                &a.rule,
+                &a.signal,
+            )
+                .cmp(&(
+                    b.at_ms,
+                    b.kind.as_str(),
+                    b.severity.as_str(),
+                    &b.rule,
+                    &b.signal,
+                ))
+        });
         out
     }
 }
