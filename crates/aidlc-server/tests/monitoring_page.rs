@@ -3,7 +3,9 @@
 //! window, the alert marked), the alerts table, the empty state of an endpoint never
 //! monitored, and everything from the store escaped.
 
-use aidlc_core::alerts::{AlertEvent, AlertEventKind, AlertKey, AlertState, AlertStatus, AlertWrite};
+use aidlc_core::alerts::{
+    AlertEvent, AlertEventKind, AlertKey, AlertState, AlertStatus, AlertWrite,
+};
 use aidlc_core::records::Deployment;
 use aidlc_core::spec::{AlertCondition, AlertSeverity};
 use aidlc_server::{AppState, ServerConfig, app};
@@ -84,7 +86,12 @@ async fn the_monitoring_page_charts_each_monitored_endpoint_with_its_alerts() {
         .unwrap();
     let mut points = Vec::new();
     for i in 0..4 {
-        points.push(drift(endpoint, i, "humidity", if i >= 2 { 0.001 } else { 0.5 }));
+        points.push(drift(
+            endpoint,
+            i,
+            "humidity",
+            if i >= 2 { 0.001 } else { 0.5 },
+        ));
         points.push(drift(endpoint, i, "<wind>", 0.4));
         points.push(realized(endpoint, i, if i >= 2 { 0.55 } else { 0.85 }));
     }
@@ -154,12 +161,17 @@ async fn the_monitoring_page_charts_each_monitored_endpoint_with_its_alerts() {
     assert_eq!(html.matches(r#"class="mh-cell""#).count(), 8, "{html}");
     assert!(html.contains(r#"data-features="2" data-windows="4""#));
     assert!(html.contains("Performance: roc_auc"));
-    assert_eq!(html.matches(r#"class="mh-alert""#).count(), 2, "heatmap and performance");
+    assert_eq!(
+        html.matches(r#"class="mh-alert""#).count(),
+        2,
+        "heatmap and performance"
+    );
     assert!(html.contains("performance_decay"));
     assert!(html.contains("decay.roc_auc"));
     // The endpoint never monitored keeps the empty state, once.
     assert_eq!(
-        html.matches("No monitoring results for this endpoint yet.").count(),
+        html.matches("No monitoring results for this endpoint yet.")
+            .count(),
         1
     );
     assert!(html.contains("No alert raised on this endpoint."));
