@@ -12,6 +12,7 @@ pub mod features;
 pub mod iterate;
 pub mod labels;
 pub mod monitor;
+pub mod monitor_history;
 pub mod registry;
 pub mod rollout;
 pub mod split;

@@ -177,6 +177,7 @@ async fn a_rejected_rollout_ends_and_production_keeps_the_alias() {
         step: policy.steps.len() - 1,
         policy,
         label_name: None,
+        label_horizon_ms: None,
         metric: None,
         positive_label: None,
         status: RolloutStatus::Running,

@@ -11,8 +11,10 @@ use aidlc_models::builtin::{Encoding, FORMAT, LinearModel, Link, Predictor};
 use aidlc_models::{BuiltinModel, Feature, FeatureKind, Inputs, Model, ModelTask, Signature};
 use aidlc_service::evaluate::{
     EvalInput, EvalReport, GateStatus, ModelUnderTest, baseline_model, evaluate, render_html,
-    render_markdown,
+    render_html_with_monitoring, render_markdown,
 };
+use aidlc_service::monitor_history::MonitorHistory;
+use aidlc_store::MonitorPoint;
 
 const FEATURES: [&str; 8] = [
     "temperature",
@@ -390,6 +392,35 @@ fn the_model_card_is_self_contained_and_escaped() {
     assert!(html.contains("class=\"fail\""));
     assert!(html.contains("Known limitations"));
     assert!(html.contains("rainfall@1"), "lineage is shown");
+    assert!(!html.contains("Monitoring history"), "no history given");
+
+    // With the version's monitoring history, the card gains its section and stays
+    // self-contained.
+    let point = |day: i64, signal: &str, feature: Option<&str>, value: f64| MonitorPoint {
+        endpoint: "rain <prod>".into(),
+        window_start_ms: day * 86_400_000,
+        window_end_ms: (day + 30) * 86_400_000,
+        signal: signal.into(),
+        feature: feature.map(str::to_string),
+        value,
+        extra: serde_json::json!({"method": "ks", "p_value": value, "threshold": 0.05,
+            "drifted": value < 0.05, "base": {"model": "rainfall", "version": 1}}),
+    };
+    let points = [
+        point(12_000, "drift.feature.humidity", Some("humidity"), 0.5),
+        point(12_000, "drift.share", None, 0.0),
+        point(12_030, "drift.feature.humidity", Some("humidity"), 0.001),
+        point(12_030, "drift.share", None, 1.0),
+    ];
+    let history = MonitorHistory::build("rain <prod>", &points, &[]);
+    let with = render_html_with_monitoring(&report, std::slice::from_ref(&history));
+    assert!(with.contains("<h2>Monitoring history</h2>"));
+    assert!(with.contains("Endpoint <code>rain &lt;prod&gt;</code>"));
+    assert_eq!(with.matches(r#"class="mh-cell""#).count(), 2);
+    assert!(!with.contains("http"), "no URL in the card");
+    assert!(!with.contains("<script"));
+    let empty = MonitorHistory::build("rain", &[], &[]);
+    assert_eq!(render_html_with_monitoring(&report, &[empty]), html);
 
     let md = render_markdown(&report);
     assert!(md.contains("| metric |"), "{md}");

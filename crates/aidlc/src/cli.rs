@@ -81,7 +81,8 @@ pub enum Command {
     /// Evaluation: score a model version on its split's held-out rows beside the baseline and the
     /// champion, check `[evaluate.gates]` and store the report (exit 1 when a gate fails).
     Evaluate(EvaluateArgs),
-    /// Evaluation: render a version's stored report as a self-contained model card.
+    /// Evaluation: render a version's stored report as a self-contained model card (HTML cards
+    /// include the version's monitoring history where it served).
     Report(ReportArgs),
     /// Deployment: serve MODEL@ALIAS at ENDPOINT (a running server picks it up within a second),
     /// or roll a new version out to it (`--version V --strategy canary|shadow|direct`) under the
@@ -103,7 +104,7 @@ pub enum Command {
     #[command(subcommand, name = "loop")]
     Loop(LoopCommand),
     /// Monitoring: drift, prediction drift, performance and concept drift per window of the
-    /// prediction log (`run`), the latest window (`status`).
+    /// prediction log (`run`), the latest window (`status`), the history as HTML (`report`).
     #[command(subcommand)]
     Monitor(MonitorCommand),
     /// The whole loop on the bundled rainfall data in a fresh folder: frame, train, evaluate,
@@ -171,6 +172,25 @@ pub enum MonitorCommand {
     Run(MonitorRunArgs),
     /// The signals of the endpoint's latest monitored window.
     Status { endpoint: String },
+    /// Write a self-contained HTML report of the endpoint's monitoring over time: per-feature
+    /// drift heatmap, prediction drift, realized vs estimated performance, alerts marked on
+    /// the charts, the alert table and the latest window's signals.
+    Report(MonitorReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorReportArgs {
+    pub endpoint: String,
+    /// The HTML file to write (through a temporary file renamed into place).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only windows ending after this time: RFC 3339 (`2025-06-01T00:00:00Z`) or milliseconds
+    /// since the epoch; default: from the first monitored window.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only windows ending at or before this time, same forms; default: to the latest.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

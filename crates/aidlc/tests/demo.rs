@@ -1,7 +1,8 @@
 //! `aidlc demo` end to end on a shorter replay (700 days after the change): the champion decays
 //! after the documented change, monitoring raises the alerts, the retraining pipeline hands a
 //! challenger to the rollout controller, the canary is promoted on its labels, and the realized
-//! performance recovers — the same story twice, decision for decision.
+//! performance recovers — the same story twice, decision for decision — and writes a
+//! self-contained monitoring report and a model card with the champion's monitoring history.
 
 use std::process::Command;
 
@@ -56,7 +57,67 @@ fn the_demo_tells_the_whole_story_and_tells_it_the_same_way_twice() {
     assert!(before < 0.55, "the champion should have decayed: {before}");
     assert!(after > 0.75, "performance should recover: {after}");
     assert!(root.path().join("one/model-card.html").exists());
+    let report = std::fs::read_to_string(root.path().join("one/monitoring-report.html"))
+        .expect("the demo writes monitoring-report.html");
+    check_monitoring_report(&report);
+    let card = std::fs::read_to_string(root.path().join("one/model-card.html")).unwrap();
+    self_contained(&card);
+    assert!(card.contains("<h2>Monitoring history</h2>"), "{card}");
+    assert!(card.contains(r#"class="mh-cell""#));
 
     let second = demo(&root.path().join("two"));
     assert_eq!(decisions(&first), decisions(&second));
+    let report_two =
+        std::fs::read_to_string(root.path().join("two/monitoring-report.html")).unwrap();
+    assert!(
+        report == report_two,
+        "the monitoring report differs between two runs"
+    );
+}
+
+/// No script and nothing loaded from elsewhere.
+fn self_contained(html: &str) {
+    assert!(!html.contains("<script"), "a script in the page");
+    for attr in ["src=", "href="] {
+        for quote in ['"', '\''] {
+            for scheme in ["http://", "https://", "//"] {
+                let needle = format!("{attr}{quote}{scheme}");
+                assert!(!html.contains(&needle), "{needle} in the page");
+            }
+        }
+    }
+    assert!(
+        !html.contains("url(http"),
+        "a stylesheet loads from elsewhere"
+    );
+}
+
+/// The report draws one heatmap cell per (feature, window) and marks at least one alert.
+fn check_monitoring_report(report: &str) {
+    assert!(report.starts_with("<!DOCTYPE html>"));
+    self_contained(report);
+    let attr = |name: &str| -> usize {
+        let at = report
+            .find(&format!("{name}=\""))
+            .unwrap_or_else(|| panic!("no {name} on the heatmap"));
+        let rest = &report[at + name.len() + 2..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    let (features, windows) = (attr("data-features"), attr("data-windows"));
+    assert!(features >= 5, "rainfall has more features: {features}");
+    assert!(
+        windows >= 10,
+        "700 days are more than 10 windows of 30 days: {windows}"
+    );
+    assert_eq!(
+        report.matches(r#"class="mh-cell""#).count(),
+        features * windows,
+        "one heatmap cell per feature and window"
+    );
+    assert!(
+        report.matches(r#"class="mh-alert""#).count() >= 1,
+        "no alert marker"
+    );
+    assert!(report.contains("Performance: roc_auc"));
+    assert!(report.contains("performance_decay"), "the alert table");
 }

@@ -1,6 +1,6 @@
 //! The deployment pages: each endpoint's production version, traffic split and rollout (its
 //! steps, every analysis with its checks, shadow disagreement and latency), the approve,
-//! reject and roll-back decisions, the endpoint's audit trail, and the monitoring page.
+//! reject and roll-back decisions and the endpoint's audit trail.
 
 use super::html::{Chart, Series, badge, empty, esc, link, num, opt_num, page, table, time, url};
 use super::{UiError, UiResult, not_found};
@@ -8,9 +8,7 @@ use crate::AppState;
 use aidlc_core::records::Deployment;
 use aidlc_core::rollout::{Rollout, RolloutStatus, Verdict};
 use aidlc_service::rollout::rollout_of;
-use aidlc_store::{
-    AlertFilter, AlertStore, AuditFilter, AuditStore, DeploymentStore, RegistryStore,
-};
+use aidlc_store::{AuditFilter, AuditStore, DeploymentStore, RegistryStore};
 use axum::extract::{Path, State};
 use axum::response::Html;
 use std::fmt::Write;
@@ -424,40 +422,4 @@ fn rollout_section(body: &mut String, endpoint: &str, r: &Rollout) {
 /// A decision button: the script asks for the reason in the form and posts it to `api`.
 fn action_form(action: &str, api: &str, label: &str) -> String {
     super::html::action_form(action, api, label, "")
-}
-
-/// Monitoring over time. Drift and performance time series are not stored yet (the monitor
-/// that writes them is being built); this page lists the endpoints and their alerts, and is
-/// where the series charts go once the store has them.
-pub async fn monitoring(State(s): State<AppState>) -> UiResult {
-    let views = DeploymentView::all(&s).await?;
-    let mut body = String::new();
-    body.push_str(&empty(
-        "No monitoring time series recorded yet.",
-        "Per-feature drift over time, prediction drift and realized versus estimated performance appear here once the monitor records its windows in the store.",
-    ));
-    for v in &views {
-        let alerts = s
-            .store()
-            .list_alerts(&AlertFilter {
-                endpoint: Some(v.deployment.endpoint.clone()),
-                open_only: false,
-                limit: Some(20),
-            })
-            .await?;
-        let _ = write!(
-            body,
-            "<h2>{}</h2>",
-            link(
-                &format!("/ui/deployments/{}", url(&v.deployment.endpoint)),
-                &v.deployment.endpoint
-            )
-        );
-        if alerts.is_empty() {
-            body.push_str(r#"<p class="muted">No alert raised on this endpoint.</p>"#);
-        } else {
-            body.push_str(&super::audit::alerts_table(&alerts));
-        }
-    }
-    Ok(Html(page("Monitoring", "Monitoring", &body)))
 }

@@ -3,6 +3,9 @@
 //! sends the approve and roll-back decisions to the JSON API. Both assets are compiled into the
 //! binary, so the dashboard works offline and needs no front-end build.
 //!
+//! Charts that need no interaction (the monitoring history) are drawn on the server as inline
+//! SVG instead.
+//!
 //! Handlers stay thin: read through the store, hand the records to a page function that
 //! returns HTML, escape everything that came from the store ([`html::esc`]).
 
@@ -12,6 +15,7 @@ mod deployments;
 mod home;
 pub mod html;
 mod models;
+mod monitoring;
 mod runs;
 
 use crate::AppState;
@@ -50,7 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/evaluations", get(models::evaluations))
         .route("/ui/deployments", get(deployments::list))
         .route("/ui/deployments/{endpoint}", get(deployments::show))
-        .route("/ui/monitoring", get(deployments::monitoring))
+        .route("/ui/monitoring", get(monitoring::page))
         .route("/ui/alerts", get(audit::alerts))
         .route("/ui/audit", get(audit::log))
 }

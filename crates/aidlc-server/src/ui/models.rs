@@ -10,8 +10,9 @@ use super::html::{action_form, badge, empty, esc, link, page, short, table, time
 use super::{UiError, UiResult, not_found};
 use crate::AppState;
 use aidlc_core::rollout::RolloutStatus;
-use aidlc_service::evaluate::{StoredEvalError, latest_report, render_html};
+use aidlc_service::evaluate::{StoredEvalError, latest_report, render_html_with_monitoring};
 use aidlc_service::iterate::state_of;
+use aidlc_service::monitor_history::for_model_version;
 use aidlc_store::{
     AuditFilter, AuditStore, DatasetStore, PipelineRecord, PipelineStore, RegisteredModel,
     RegistryStore, RegistryVersion, RegistryVersionSearch, SplitStore, Store, StoreError,
@@ -657,7 +658,9 @@ pub async fn card(
         .await
         .map_err(report_error)?
         .ok_or_else(|| not_found(format!("{name}/{version} has no evaluation report")))?;
-    Ok(Html(render_html(&report)))
+    // The same card as `aidlc report`: with the version's monitoring history where it served.
+    let served = for_model_version(s.store(), &name, version).await?;
+    Ok(Html(render_html_with_monitoring(&report, &served)))
 }
 
 pub async fn evaluations(State(s): State<AppState>) -> UiResult {

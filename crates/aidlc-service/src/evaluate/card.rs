@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::gates::format_number;
 use super::{ByModel, Estimate, EvalReport, GateStatus, Role, ThresholdValue};
+use crate::monitor_history::{MonitorHistory, render_monitoring_fragment};
 
 /// Escapes text for HTML content and attribute values.
 fn esc(text: &str) -> String {
@@ -529,7 +530,7 @@ fn slice_rows(report: &EvalReport) -> (Vec<String>, Vec<Vec<String>>) {
 
 const CSS: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;\
 color:#222;max-width:1100px;margin:24px auto;padding:0 16px}h1{font-size:22px;margin:0 0 4px}\
-h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\
+h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin:16px 0 6px}\
 table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}th,td{border:1px solid #ddd;\
 padding:4px 8px;text-align:left;vertical-align:top}th{background:#f4f6f8}\
 .pass{color:#1d7a3a;font-weight:600}.fail{color:#b3261e;font-weight:600}.skip{color:#777}\
@@ -540,6 +541,14 @@ svg .a{font-size:10px;fill:#444}pre{background:#f6f8fa;padding:8px;overflow:auto
 
 /// The model card as one self-contained HTML page.
 pub fn render_html(report: &EvalReport) -> String {
+    render_html_with_monitoring(report, &[])
+}
+
+/// The model card with the version's monitoring history: for each endpoint in `monitoring`
+/// (the windows where this version served, [`crate::monitor_history::for_model_version`]), a
+/// "Monitoring history" section with the drift and performance charts and the alerts marked.
+/// Without histories it is [`render_html`].
+pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHistory]) -> String {
     let mut h = String::new();
     let candidate = model_name(report, Role::Candidate);
     let problem = report.framing.problem.name.clone().unwrap_or_default();
@@ -792,6 +801,18 @@ pub fn render_html(report: &EvalReport) -> String {
             let _ = write!(h, "<li>{}</li>", esc(l));
         }
         h.push_str("</ul>");
+    }
+
+    let served: Vec<&MonitorHistory> = monitoring.iter().filter(|m| !m.is_empty()).collect();
+    if !served.is_empty() {
+        h.push_str("<h2>Monitoring history</h2>");
+        h.push_str(
+            "<p class=\"muted\">How this version did in production: the monitored windows where it served, with the alerts raised and resolved during them.</p>",
+        );
+        for m in served {
+            let _ = write!(h, "<h3>Endpoint <code>{}</code></h3>", esc(&m.endpoint));
+            h.push_str(&render_monitoring_fragment(m));
+        }
     }
 
     h.push_str("<h2>Data and lineage</h2>");

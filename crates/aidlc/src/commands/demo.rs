@@ -3,7 +3,9 @@
 //! evaluate against the baseline → register → deploy through the real server → replay the
 //! following days as live traffic in order (each day's label released a day later) → monitoring
 //! and alerts after the documented change (row 12,000) → retraining on recent data → the
-//! challenger evaluated against the champion → canary → promotion → performance recovers.
+//! challenger evaluated against the champion → canary → promotion → performance recovers. It
+//! writes the timeline, the monitoring report and the champion's model card with its
+//! monitoring history.
 //!
 //! Time is simulated: the server's clock is the replayed day, and the demo drives the monitor,
 //! the retraining trigger and the rollout controller once per simulated day instead of waiting
@@ -17,9 +19,12 @@ use crate::config::{FileStoreSettings, Settings};
 use aidlc_core::audit::AuditContext;
 use aidlc_core::records::Deployment;
 use aidlc_server::{AppState, Role, ServerConfig};
-use aidlc_service::evaluate::{EvalOptions, evaluate_version, render_html};
+use aidlc_service::evaluate::{
+    EvalOptions, evaluate_version, render_html, render_html_with_monitoring,
+};
 use aidlc_service::iterate;
 use aidlc_service::monitor::MonitorSettings;
+use aidlc_service::monitor_history::{self, render_monitoring_report};
 use aidlc_service::rollout as rollouts;
 use aidlc_service::train::{TrainData, TrainRequest, train};
 use aidlc_store::predlog::{LocalLogConfig, LocalPredictionLog};
@@ -461,15 +466,26 @@ pub async fn run(outer: &App, args: DemoArgs) -> anyhow::Result<ExitCode> {
             champion.map_or("-".into(), |v| v.to_string())
         ),
     );
+    // The monitoring report of the whole replay, and the champion's card with the windows
+    // where it served.
+    let history = monitor_history::load(&store, ENDPOINT, None, None).await?;
+    std::fs::write(
+        dir.join("monitoring-report.html"),
+        render_monitoring_report(&history, None),
+    )?;
     if let Some(v) = champion
         && let Some(version) = store.get_registry_version("rainfall", v).await?
         && let Some((report, _)) = aidlc_service::evaluate::latest_report(&store, &version).await?
     {
-        std::fs::write(dir.join("model-card.html"), render_html(&report))?;
+        let served = monitor_history::for_model_version(&store, "rainfall", v).await?;
+        std::fs::write(
+            dir.join("model-card.html"),
+            render_html_with_monitoring(&report, &served),
+        )?;
     }
     std::fs::write(dir.join("timeline.txt"), t.lines.join("\n") + "\n")?;
     println!(
-        "\nwrote {0}/timeline.txt and {0}/model-card.html; run `aidlc --project {0} server` to look around",
+        "\nwrote {0}/timeline.txt, {0}/monitoring-report.html (drift and performance over time, with the alerts) and {0}/model-card.html (with its monitoring history); run `aidlc --project {0} server` to look around",
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

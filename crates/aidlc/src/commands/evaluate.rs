@@ -7,9 +7,10 @@ use crate::cli::{EvaluateArgs, ReportArgs};
 use crate::commands::models::{Reference, parse_reference, resolve_version};
 use crate::output::{Table, print_json};
 use aidlc_service::evaluate::{
-    EvalOptions, EvalReport, GateStatus, evaluate_version, latest_report, render_html,
-    render_markdown,
+    EvalOptions, EvalReport, GateStatus, evaluate_version, latest_report,
+    render_html_with_monitoring, render_markdown,
 };
+use aidlc_service::monitor_history::for_model_version;
 use aidlc_store::{
     LocalArtifactStore, RegistryStore, RegistryVersion, RegistryVersionSearch, Store,
 };
@@ -181,7 +182,11 @@ pub async fn report(app: &App, args: ReportArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let text = match args.format.as_str() {
-        "html" => render_html(&report),
+        // The card shows how the version did where it served, when it has been monitored.
+        "html" => {
+            let history = for_model_version(&store, &version.model, version.version).await?;
+            render_html_with_monitoring(&report, &history)
+        }
         "md" | "markdown" => render_markdown(&report),
         other => bail!("--format {other}: expected html or md"),
     };

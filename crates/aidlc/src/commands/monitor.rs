@@ -1,16 +1,19 @@
-//! `aidlc monitor run` and `aidlc monitor status`: monitoring a deployment on demand, and the
-//! signals of its latest window.
+//! `aidlc monitor run`, `aidlc monitor status` and `aidlc monitor report`: monitoring a
+//! deployment on demand, the signals of its latest window, and its history as a
+//! self-contained HTML report.
 //!
 //! The CLI reads the prediction log read-only (`LocalLogReader`): the server owns the folder
 //! (an exclusive lock), and reading the sealed files and segments directly needs no server.
 
 use crate::app::{App, now_ms};
-use crate::cli::{MonitorCommand, MonitorRunArgs};
+use crate::cli::{MonitorCommand, MonitorReportArgs, MonitorRunArgs};
 use crate::output::{Table, format_ms, print_json};
 use aidlc_service::monitor::{self, MonitorSettings};
+use aidlc_service::monitor_history::{self, render_monitoring_report};
 use aidlc_store::predlog::{JetStreamConfig, LocalLogReader, PredictionLog};
 use aidlc_store::{JetStreamPredictionLog, MonitorQuery, MonitorStore, Store};
-use anyhow::Context;
+use anyhow::{Context, bail};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ pub async fn run(app: &App, cmd: MonitorCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         MonitorCommand::Run(args) => run_monitors(app, args).await,
         MonitorCommand::Status { endpoint } => status(app, &endpoint).await,
+        MonitorCommand::Report(args) => report(app, args).await,
     }
 }
 
@@ -177,4 +181,79 @@ async fn status(app: &App, endpoint: &str) -> anyhow::Result<ExitCode> {
     }
     print!("{}", t.render());
     Ok(ExitCode::SUCCESS)
+}
+
+async fn report(app: &App, args: MonitorReportArgs) -> anyhow::Result<ExitCode> {
+    let store = app.store().await?;
+    let endpoint = args.endpoint.as_str();
+    let from = args.from.as_deref().map(parse_time).transpose()?;
+    let to = args.to.as_deref().map(parse_time).transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t <= f
+    {
+        bail!("--to ({t}) must be after --from ({f})");
+    }
+    if store.latest_monitor_window(endpoint).await?.is_none() {
+        bail!(
+            "`{endpoint}` has never been monitored: no monitoring results are stored for it \
+             (run `aidlc monitor run {endpoint}`, or serve it with `aidlc server`, whose monitor \
+             runs every [monitor] interval)"
+        );
+    }
+    let history = monitor_history::load(&store, endpoint, from, to).await?;
+    let Some((first, last)) = history.span() else {
+        bail!(
+            "`{endpoint}` has no monitored window ending between {} and {}",
+            from.map_or("its first window".into(), format_ms),
+            to.map_or("now".into(), format_ms)
+        );
+    };
+    let html = render_monitoring_report(&history, Some(now_ms()));
+    write_atomically(&args.out, html.as_bytes())?;
+    if app.settings.json {
+        print_json(&serde_json::json!({
+            "out": args.out.display().to_string(), "endpoint": endpoint,
+            "windows": history.windows.len(), "from_ms": first, "to_ms": last,
+            "alerts": history.alerts.len(),
+        }))?;
+    } else {
+        println!(
+            "wrote {}: {} window(s) of `{endpoint}` from {} to {}, {} alert(s)",
+            args.out.display(),
+            history.windows.len(),
+            format_ms(first),
+            format_ms(last),
+            history.alerts.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it into place, so a reader
+/// never sees half a report and a failed write leaves any earlier one as it was.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+        format!(
+            "cannot write {}: cannot create a file in {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
