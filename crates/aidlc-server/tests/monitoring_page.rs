@@ -147,6 +147,7 @@ async fn the_monitoring_page_charts_each_monitored_endpoint_with_its_alerts() {
         shadow_queue: 64,
         role: aidlc_server::Role::All,
         monitor: None,
+        spec: None,
     }));
     let resp = router
         .oneshot(Request::get("/ui/monitoring").body(Body::empty()).unwrap())

@@ -696,7 +696,8 @@ fn the_demo_story_renders_clean_and_decisions_land_in_the_audit_trail() {
         "the canary's analyses"
     );
 
-    // Monitoring (its charts are the monitoring page's own business) and alerts.
+    // Monitoring: the demo's history drawn on the page — the drift heatmap with a cell per
+    // feature and window, the performance chart, and the alerts marked on them.
     b.go(&format!("{base}/ui/monitoring"));
     b.wait_ready();
     assert_eq!(
@@ -707,6 +708,26 @@ fn the_demo_story_renders_clean_and_decisions_land_in_the_audit_trail() {
     assert_eq!(
         b.eval("return document.querySelectorAll('h1').length"),
         json!(1)
+    );
+    let heatmap = b.eval(
+        "const s = document.querySelector('svg.mh-heatmap'); return s ? [Number(s.getAttribute('data-features')), Number(s.getAttribute('data-windows')), s.querySelectorAll('.mh-cell').length] : null",
+    );
+    let [features, windows, cells] = [0, 1, 2].map(|i| heatmap[i].as_u64().unwrap_or(0));
+    assert!(features > 0 && windows > 10, "{heatmap}");
+    assert_eq!(cells, features * windows, "a cell per feature and window");
+    assert!(
+        b.eval("return document.querySelectorAll('svg.mh-performance').length")
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "realized vs estimated performance"
+    );
+    assert!(
+        b.eval("return document.querySelectorAll('svg .mh-alert').length")
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "alert markers on the charts"
     );
     b.screenshot("monitoring");
     b.check_page(&base, "/ui/alerts", "alerts");
