@@ -1,4 +1,5 @@
-//! The monitor scheduler of the `all` server: every `[monitor] interval` it monitors, for each
+//! The monitor scheduler of the `all` server: every `[monitor] interval` (or at the times of
+//! `[monitor] schedule`) it monitors, for each
 //! deployment, the complete windows since the last stored one (from the serving version's first
 //! prediction when none is stored), stores the results and runs the alert rules, delivering to
 //! the channels with [`HttpNotifier`](crate::alerts::HttpNotifier).
@@ -26,12 +27,31 @@ pub fn start_monitor(
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval.tick().await;
         loop {
-            interval.tick().await;
+            match &settings.monitor.schedule {
+                Some(cron) => match until_next(cron, state.now_ms()) {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => {
+                        tracing::warn!(
+                            "[monitor] schedule never matches; scheduled monitoring stops"
+                        );
+                        return;
+                    }
+                },
+                None => {
+                    interval.tick().await;
+                }
+            }
             if let Err(e) = tick(&state, &settings, &log).await {
                 tracing::warn!(error = %e, "a monitoring round failed; retrying at the next interval");
             }
         }
     })
+}
+
+/// How long from `now_ms` until the schedule's next time (strictly later), if it has one.
+fn until_next(cron: &aidlc_core::cron::Cron, now_ms: i64) -> Option<Duration> {
+    let next = cron.next_after(now_ms)?;
+    Some(Duration::from_millis((next - now_ms).max(0) as u64))
 }
 
 /// One round over every deployment.
@@ -76,4 +96,31 @@ pub async fn tick(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aidlc_core::cron::Cron;
+
+    #[test]
+    fn a_schedule_waits_until_its_next_time() {
+        // 2026-12-05T12:00:30Z: every five minutes next runs at 12:05, every hour at 13:00.
+        let now = 1_796_472_030_000;
+        let every_five = Cron::parse("*/5 * * * *").unwrap();
+        assert_eq!(
+            until_next(&every_five, now),
+            Some(Duration::from_millis(270_000))
+        );
+        let hourly = Cron::parse("0 * * * *").unwrap();
+        assert_eq!(
+            until_next(&hourly, now),
+            Some(Duration::from_millis(3_570_000))
+        );
+        // Exactly on a scheduled minute, the next run is the following one, never now again.
+        assert_eq!(
+            until_next(&every_five, now - 30_000),
+            Some(Duration::from_millis(300_000))
+        );
+    }
 }

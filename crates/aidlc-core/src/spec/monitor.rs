@@ -5,6 +5,7 @@
 //! ```toml
 //! [monitor]
 //! interval = "1h"                 # how often the monitors run (default 1h)
+//! # schedule = "5 * * * *"        # or at these times (cron, UTC) instead of an interval
 //! window = "1d"                   # how much of the prediction log each run reads (default 1d)
 //! method = "auto"                 # the drift method of every feature (default auto)
 //!
@@ -46,6 +47,7 @@ use super::diagnostic::{DiagnosticCode, Severity};
 use super::reader::{ReadSection, Reader, Section};
 use super::validate::Findings;
 use super::{GateOp, Keyword, LabelDelay, ProblemSpec};
+use crate::cron::Cron;
 
 /// How often the monitors run when `[monitor] interval` is not written: one hour.
 pub const DEFAULT_MONITOR_INTERVAL: LabelDelay = LabelDelay { seconds: 3600 };
@@ -349,8 +351,11 @@ pub fn threshold_problem(method: DriftMethod, threshold: f64) -> Option<String> 
 /// `[monitor]`. The monitors' own settings (methods, schedules) join this struct as they land.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSpec {
-    /// How often the monitors run; [`DEFAULT_MONITOR_INTERVAL`] when not written.
+    /// How often the monitors run; [`DEFAULT_MONITOR_INTERVAL`] when neither this nor
+    /// `schedule` is written.
     pub interval: Option<LabelDelay>,
+    /// When the monitors run (cron, UTC), instead of every `interval`.
+    pub schedule: Option<Cron>,
     /// How much of the prediction log one run reads; [`DEFAULT_MONITOR_WINDOW`] when not written.
     pub window: Option<LabelDelay>,
     /// The drift method for every feature: `auto` (Evidently's choice per feature, the default)
@@ -510,6 +515,12 @@ impl ReadSection for MonitorSpec {
     fn read(r: &mut Reader<'_>, s: &mut Section<'_, '_>) -> Self {
         let spec = MonitorSpec {
             interval: r.parsed(s, "interval", DURATION_EXPECTED, duration),
+            schedule: r.parsed(
+                s,
+                "schedule",
+                "a cron schedule such as \"5 * * * *\" (minute hour day month weekday, UTC)",
+                |t| Cron::parse(t).map_err(|e| (e, None)),
+            ),
             window: r.parsed(s, "window", DURATION_EXPECTED, duration),
             method: r.parsed(
                 s,
@@ -614,6 +625,13 @@ fn url_problem(url: &str) -> Option<String> {
 /// URLs, and patterns that can match a signal the monitors emit.
 pub(super) fn validate(spec: &ProblemSpec, f: &mut Findings<'_>) {
     let m = &spec.monitor;
+    if m.interval.is_some() && m.schedule.is_some() {
+        f.error(
+            "monitor.schedule",
+            DiagnosticCode::BadValue,
+            "set `monitor.interval` or `monitor.schedule`, not both: the monitors run either every interval or at the scheduled times".to_string(),
+        );
+    }
     for (key, value) in [
         ("monitor.interval", m.interval),
         ("monitor.window", m.window),

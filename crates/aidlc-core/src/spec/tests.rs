@@ -1045,3 +1045,34 @@ fn check_names_monitored_features_the_data_lacks() {
         )
     );
 }
+
+#[test]
+fn monitors_run_every_interval_or_on_a_schedule_not_both() {
+    let spec = ProblemSpec::parse(
+        &format!("{COMPLETE}\n[monitor]\nschedule = \"5 * * * *\"\n"),
+        "aidlc.toml",
+    )
+    .unwrap();
+    let cron = spec.monitor.schedule.expect("the schedule");
+    // 2026-12-05T12:00:30Z → 12:05.
+    assert_eq!(cron.next_after(1_796_472_030_000), Some(1_796_472_300_000));
+    assert_eq!(spec.monitor.interval, None);
+
+    let both = check(
+        &format!("{COMPLETE}\n[monitor]\ninterval = \"1h\"\nschedule = \"5 * * * *\"\n"),
+        "aidlc.toml",
+        None,
+    );
+    assert!(keys(&both).contains(&"monitor.schedule"), "{both}");
+    let bad = check(
+        &format!("{COMPLETE}\n[monitor]\nschedule = \"every hour\"\n"),
+        "aidlc.toml",
+        None,
+    );
+    let d = bad
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "monitor.schedule")
+        .expect("a bad schedule is named");
+    assert!(d.message.contains("5 fields"), "{}", d.message);
+}
