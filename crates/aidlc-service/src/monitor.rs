@@ -22,10 +22,11 @@ use aidlc_core::alerts::Signal;
 use aidlc_core::records::DatasetVersion;
 use aidlc_core::spec::{Metric, MonitorMethod, MonitorSpec, ProblemSpec, Task};
 use aidlc_data::profile::{ColumnProfile, DatasetProfile};
-use aidlc_stats::cbpe::{CbpeConfig, CbpeEstimator};
+use aidlc_stats::cbpe::{CBPE_METRICS, CbpeConfig, CbpeEstimator};
 use aidlc_stats::drift::{
     self as stats_drift, ColumnDriftResult, DriftMethod, DriftStatus, NumericSample,
 };
+use aidlc_stats::metrics::Metric as StatsMetric;
 use aidlc_stats::multivariate::{PcaConfig, PcaReconstructionModel};
 use aidlc_stats::streaming::{Adwin, AdwinConfig, Ddm, DdmConfig, DriftDetector};
 use aidlc_store::predlog::{
@@ -732,6 +733,32 @@ fn realized(
         value,
         json!({ "labelled": n, "rows": frame.len(), "evaluated": reference.evaluated }),
     );
+    // A binary classifier also gets every metric CBPE estimates (at its 0.5 threshold), so each
+    // estimate has its realized counterpart once labels arrive; decay stays on the primary.
+    if let (Truth::Binary { y, .. }, Scores::Binary(p)) = (&truth, &scores) {
+        let predicted: Vec<f64> = p.iter().map(|&v| f64::from(v >= 0.5)).collect();
+        for m in CBPE_METRICS {
+            let other = m.to_string();
+            if other == name {
+                continue;
+            }
+            let input = if m == StatsMetric::RocAuc {
+                p
+            } else {
+                &predicted
+            };
+            if let Ok(v) = aidlc_stats::metrics::evaluate(m, y, input)
+                && v.is_finite()
+            {
+                out.push(
+                    &format!("performance.{other}"),
+                    None,
+                    v,
+                    json!({ "labelled": n, "rows": frame.len(), "threshold": 0.5 }),
+                );
+            }
+        }
+    }
     if let Some(evaluated) = reference.evaluated {
         let decay = if metric.higher_is_better() {
             evaluated - value

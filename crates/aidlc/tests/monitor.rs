@@ -726,6 +726,35 @@ async fn cbpe_then_realized_performance(dir: &Path, url: &str) -> anyhow::Result
         (estimated.1 - realized.1).abs() <= 0.005,
         "{estimated:?} {realized:?}"
     );
+    // Every metric CBPE estimates now has its realized counterpart: accuracy (at the same 0.5
+    // threshold) drops after the shift as its estimate did, and each side's estimate is near it.
+    let realized_accuracy = (
+        mean_of(&pre, "performance.accuracy"),
+        mean_of(&post, "performance.accuracy"),
+    );
+    eprintln!("accuracy before -> after: estimated {accuracy:?}, realized {realized_accuracy:?}");
+    assert!(
+        realized_accuracy.0 - realized_accuracy.1 > 0.005,
+        "realized accuracy {realized_accuracy:?}"
+    );
+    assert!(
+        (accuracy.0 - realized_accuracy.0).abs() <= 0.01
+            && (accuracy.1 - realized_accuracy.1).abs() <= 0.01,
+        "estimated accuracy {accuracy:?}, realized {realized_accuracy:?}"
+    );
+    for signal in [
+        "performance.f1",
+        "performance.precision",
+        "performance.recall",
+        "performance.specificity",
+    ] {
+        assert!(
+            pre.iter()
+                .chain(&post)
+                .all(|(_, points)| value(points, signal).is_finite()),
+            "{signal} in every labelled window"
+        );
+    }
     // Decay against the evaluation report (ROC AUC 0.969 on the held-out split): none before
     // the shift, about 0.01 after it.
     let decay = (
