@@ -11,7 +11,7 @@ use aidlc_models::builtin::{Encoding, FORMAT, LinearModel, Link, Predictor};
 use aidlc_models::{BuiltinModel, Feature, FeatureKind, Inputs, Model, ModelTask, Signature};
 use aidlc_service::evaluate::{
     EvalInput, EvalReport, GateStatus, ModelUnderTest, baseline_model, evaluate, render_html,
-    render_html_with_monitoring, render_markdown,
+    render_html_with_monitoring, render_markdown, render_markdown_with_monitoring,
 };
 use aidlc_service::monitor_history::MonitorHistory;
 use aidlc_store::MonitorPoint;
@@ -429,6 +429,29 @@ fn the_model_card_is_self_contained_and_escaped() {
     assert!(md.contains("logistic &lt;v1&gt;"));
     assert!(md.contains("## Robustness"));
     assert!(md.contains("**fail**"));
+
+    // The Markdown card gains the history as tables: a row per window, realized beside
+    // estimated performance.
+    assert_eq!(render_markdown_with_monitoring(&report, &[]), md);
+    let mut with_performance = points.to_vec();
+    with_performance.push(point(12_030, "performance.roc_auc", None, 0.71));
+    with_performance.push(point(12_030, "estimated.roc_auc", None, 0.74));
+    let history = MonitorHistory::build("rain <prod>", &with_performance, &[]);
+    let md = render_markdown_with_monitoring(&report, &[history]);
+    assert!(
+        md.contains("## Monitoring history: `rain &lt;prod&gt;`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| roc_auc realized | roc_auc estimated |"),
+        "{md}"
+    );
+    let last = md
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("| 1970-") || l.contains(" → "))
+        .unwrap();
+    assert!(last.contains("0.71") && last.contains("0.74"), "{last}");
 }
 
 #[test]

@@ -1058,6 +1058,88 @@ pub fn render_markdown(report: &EvalReport) -> String {
     out
 }
 
+/// The Markdown card with the version's monitoring history: per endpoint, one table row per
+/// window (rows, drift share and the drifted features, every realized metric with its CBPE
+/// estimate, decay) and the alerts. Without histories it is [`render_markdown`].
+pub fn render_markdown_with_monitoring(
+    report: &EvalReport,
+    monitoring: &[MonitorHistory],
+) -> String {
+    let mut out = render_markdown(report);
+    for h in monitoring.iter().filter(|h| !h.windows.is_empty()) {
+        let _ = writeln!(out, "\n## Monitoring history: `{}`\n", md(&h.endpoint));
+        let mut head: Vec<String> = ["window (UTC)", "rows", "drift share", "drifted features"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        for m in &h.performance {
+            if m.has_realized() {
+                head.push(format!("{} realized", m.metric));
+            }
+            if m.has_estimated() {
+                head.push(format!("{} estimated", m.metric));
+            }
+        }
+        let rows: Vec<Vec<String>> = h
+            .windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let share = h.drift_share.get(i).and_then(Option::as_ref);
+                let mut row = vec![
+                    format!(
+                        "{} → {}",
+                        crate::monitor_history::render::date_time(w.start_ms),
+                        crate::monitor_history::render::date_time(w.end_ms)
+                    ),
+                    w.rows.map_or_else(|| "—".into(), |r| r.to_string()),
+                    share.map_or_else(|| "—".into(), |s| format_number(s.share)),
+                    share.map_or_else(String::new, |s| s.drifted_features.join(", ")),
+                ];
+                for m in &h.performance {
+                    if m.has_realized() {
+                        row.push(opt(m.realized.get(i).copied().flatten()));
+                    }
+                    if m.has_estimated() {
+                        row.push(opt(m
+                            .estimated
+                            .get(i)
+                            .and_then(Option::as_ref)
+                            .map(|e| e.value)));
+                    }
+                }
+                row
+            })
+            .collect();
+        md_table(&mut out, &head, &rows);
+        if !h.alerts.is_empty() {
+            out.push_str("Alerts:\n\n");
+            let rows: Vec<Vec<String>> = h
+                .alerts
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.rule.clone(),
+                        a.signal.clone(),
+                        a.severity.as_str().to_string(),
+                        crate::monitor_history::render::date_time(a.opened_ms),
+                        a.resolved_ms.map_or_else(
+                            || "open".to_string(),
+                            crate::monitor_history::render::date_time,
+                        ),
+                    ]
+                })
+                .collect();
+            md_table(
+                &mut out,
+                &["rule", "signal", "severity", "opened", "resolved"].map(String::from),
+                &rows,
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{esc, md, nice_range, tick};

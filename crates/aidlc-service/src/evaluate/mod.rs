@@ -26,7 +26,9 @@ use aidlc_stats::metrics as stats_metrics;
 use aidlc_stats::rng::Rng;
 
 pub use baseline::{RuleModel, baseline_model, baseline_reference};
-pub use card::{render_html, render_html_with_monitoring, render_markdown};
+pub use card::{
+    render_html, render_html_with_monitoring, render_markdown, render_markdown_with_monitoring,
+};
 pub use report::*;
 pub use stored::{
     CHAMPION_ALIAS, EvalOptions, StoredEvalError, evaluate_version, latest_report,

@@ -8,7 +8,7 @@ use crate::commands::models::{Reference, parse_reference, resolve_version};
 use crate::output::{Table, print_json};
 use aidlc_service::evaluate::{
     EvalOptions, EvalReport, GateStatus, evaluate_version, latest_report,
-    render_html_with_monitoring, render_markdown,
+    render_html_with_monitoring, render_markdown_with_monitoring,
 };
 use aidlc_service::monitor_history::for_model_version;
 use aidlc_store::{
@@ -187,7 +187,10 @@ pub async fn report(app: &App, args: ReportArgs) -> anyhow::Result<ExitCode> {
             let history = for_model_version(&store, &version.model, version.version).await?;
             render_html_with_monitoring(&report, &history)
         }
-        "md" | "markdown" => render_markdown(&report),
+        "md" | "markdown" => {
+            let history = for_model_version(&store, &version.model, version.version).await?;
+            render_markdown_with_monitoring(&report, &history)
+        }
         other => bail!("--format {other}: expected html or md"),
     };
     let tmp = args.out.with_extension("tmp");
