@@ -137,6 +137,14 @@ impl MonitorSettings {
     pub fn window_ms(&self) -> i64 {
         (self.monitor.window_or_default().seconds as i64).saturating_mul(1000)
     }
+
+    /// The reference window's length in milliseconds: `[monitor] reference`, else one window.
+    pub fn reference_ms(&self) -> i64 {
+        match self.monitor.reference {
+            Some(r) => (r.seconds as i64).saturating_mul(1000),
+            None => self.window_ms(),
+        }
+    }
 }
 
 /// `[monitor]`'s method as the drift module takes it.
@@ -154,7 +162,8 @@ pub struct Reference {
     pub version: i64,
     /// The training dataset version's column profiles, by feature name.
     pub profile: Option<(DatasetVersion, DatasetProfile)>,
-    /// The first window of the version's production predictions.
+    /// The reference window: `[monitor] reference` (one window by default) from the version's
+    /// first production prediction.
     pub window: Option<(i64, i64)>,
     /// The reference window's scores (P(positive), or the regression value).
     pub scores: Vec<f64>,
@@ -196,8 +205,8 @@ pub fn windows_between(from_ms: i64, to_ms: i64, window_ms: i64) -> Vec<(i64, i6
 }
 
 /// The serving version of `endpoint` and everything it is compared with: the training
-/// profile, the reference window (the first window of its production predictions before
-/// `until_ms`) with its scores, PCA model and CBPE estimator, and the evaluated metric.
+/// profile, the reference window (`[monitor] reference` from its first production prediction
+/// before `until_ms`) with its scores, PCA model and CBPE estimator, and the evaluated metric.
 pub async fn reference_for<S, L>(
     store: &S,
     log: &L,
@@ -278,7 +287,7 @@ where
     let Some(start) = first else {
         return Ok(reference);
     };
-    let window = (start, start + w);
+    let window = (start, start + settings.reference_ms().max(1));
     let frame = log
         .scan(&production(endpoint, &reference, window.0, window.1))
         .await?;

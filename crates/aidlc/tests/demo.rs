@@ -119,5 +119,17 @@ fn check_monitoring_report(report: &str) {
         "no alert marker"
     );
     assert!(report.contains("Performance: roc_auc"));
+    // A 120-day reference gives CBPE its 100 labelled predictions: windows are estimated before
+    // their labels arrive, and every estimated metric has its realized line beside it.
+    assert!(
+        report.contains("estimated (CBPE) · "),
+        "no CBPE estimate in the report"
+    );
+    for metric in ["accuracy", "f1", "precision", "recall", "specificity"] {
+        assert!(
+            report.contains(&format!("Performance: {metric} (realized vs estimated)")),
+            "{metric}"
+        );
+    }
     assert!(report.contains("performance_decay"), "the alert table");
 }

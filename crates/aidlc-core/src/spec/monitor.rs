@@ -7,6 +7,8 @@
 //! interval = "1h"                 # how often the monitors run (default 1h)
 //! # schedule = "5 * * * *"        # or at these times (cron, UTC) instead of an interval
 //! window = "1d"                   # how much of the prediction log each run reads (default 1d)
+//! reference = "30d"               # the version's first predictions that prediction drift,
+//!                                 # multivariate drift and CBPE compare with (default: one window)
 //! method = "auto"                 # the drift method of every feature (default auto)
 //!
 //! [monitor.methods]               # per feature, overriding `method`
@@ -358,6 +360,10 @@ pub struct MonitorSpec {
     pub schedule: Option<Cron>,
     /// How much of the prediction log one run reads; [`DEFAULT_MONITOR_WINDOW`] when not written.
     pub window: Option<LabelDelay>,
+    /// How long the reference window is: the span of the serving version's first predictions
+    /// that prediction drift, multivariate drift and CBPE compare each window with; one
+    /// `window` when not written. CBPE needs at least 100 labelled predictions in it.
+    pub reference: Option<LabelDelay>,
     /// The drift method for every feature: `auto` (Evidently's choice per feature, the default)
     /// or a method of the statistics crate (`ks`, `psi`, `wasserstein`, …).
     pub method: Option<MonitorMethod>,
@@ -522,6 +528,7 @@ impl ReadSection for MonitorSpec {
                 |t| Cron::parse(t).map_err(|e| (e, None)),
             ),
             window: r.parsed(s, "window", DURATION_EXPECTED, duration),
+            reference: r.parsed(s, "reference", DURATION_EXPECTED, duration),
             method: r.parsed(
                 s,
                 "method",
@@ -635,6 +642,7 @@ pub(super) fn validate(spec: &ProblemSpec, f: &mut Findings<'_>) {
     for (key, value) in [
         ("monitor.interval", m.interval),
         ("monitor.window", m.window),
+        ("monitor.reference", m.reference),
     ] {
         if value.is_some_and(|d| d.seconds == 0) {
             f.error(

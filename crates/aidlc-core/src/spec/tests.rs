@@ -1076,3 +1076,24 @@ fn monitors_run_every_interval_or_on_a_schedule_not_both() {
         .expect("a bad schedule is named");
     assert!(d.message.contains("5 fields"), "{}", d.message);
 }
+
+#[test]
+fn the_reference_window_is_set_apart_from_the_monitoring_window() {
+    let spec = ProblemSpec::parse(
+        &format!("{COMPLETE}\n[monitor]\nwindow = \"1d\"\nreference = \"30d\"\n"),
+        "aidlc.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        spec.monitor.reference,
+        Some(LabelDelay {
+            seconds: 30 * 86_400
+        })
+    );
+    let zero = check(
+        &format!("{COMPLETE}\n[monitor]\nreference = \"0s\"\n"),
+        "aidlc.toml",
+        None,
+    );
+    assert!(keys(&zero).contains(&"monitor.reference"), "{zero}");
+}

@@ -63,6 +63,9 @@ max_prediction_drift = 100.0
 [monitor]
 interval = "1d"
 window = "30d"
+# One prediction a day: 120 days give CBPE the 100 labelled predictions it needs, so each window
+# has an estimate before its labels arrive.
+reference = "120d"
 
 [monitor.alerts.performance_decay]
 signal = "decay.*"
