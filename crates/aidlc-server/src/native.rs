@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use aidlc_api::native as wire;
-use aidlc_store::{RegisteredModel, RegistryStore, RegistryVersion, RegistryVersionSearch};
+use aidlc_store::{RegisteredModel, RegistryStore, RegistryVersion};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -56,25 +56,12 @@ pub fn version_view(v: &RegistryVersion) -> wire::ModelVersionView {
 }
 
 async fn model_view(s: &AppState, m: &RegisteredModel) -> ApiResult<wire::ModelView> {
-    let mut versions = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = s
-            .store()
-            .search_registry_versions(&RegistryVersionSearch {
-                model: Some(m.name.clone()),
-                run_id: None,
-                max_results: 1000,
-                offset,
-            })
-            .await?;
-        versions.extend(page.items.iter().map(version_view));
-        match page.next_offset {
-            Some(o) => offset = o,
-            None => break,
-        }
-    }
-    versions.sort_by_key(|v| v.version);
+    let versions: Vec<wire::ModelVersionView> =
+        aidlc_service::registry::all_versions(s.store(), &m.name)
+            .await?
+            .iter()
+            .map(version_view)
+            .collect();
     Ok(wire::ModelView {
         name: m.name.clone(),
         description: m.description.clone(),

@@ -3,7 +3,10 @@
 //! protected alias moves only for a version whose latest evaluation passed, or with an explicit
 //! override whose reason is written to the audit log.
 
-use aidlc_store::{AliasChange, AliasPolicy, AuditContext, RegistryStore, StoreError};
+use aidlc_store::{
+    AliasChange, AliasPolicy, AuditContext, RegistryStore, RegistryVersion, RegistryVersionSearch,
+    StoreError,
+};
 
 /// What a promotion asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +18,32 @@ pub struct Promotion<'a> {
     /// Move a protected alias even without a passing evaluation report; the reason in the
     /// audit context is then the override reason.
     pub override_gate: bool,
+}
+
+/// Every version of a model, oldest first, read page by page.
+pub async fn all_versions<S: RegistryStore>(
+    store: &S,
+    model: &str,
+) -> Result<Vec<RegistryVersion>, StoreError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = store
+            .search_registry_versions(&RegistryVersionSearch {
+                model: Some(model.to_string()),
+                run_id: None,
+                max_results: 1000,
+                offset,
+            })
+            .await?;
+        out.extend(page.items);
+        match page.next_offset {
+            Some(o) => offset = o,
+            None => break,
+        }
+    }
+    out.sort_by_key(|v| v.version);
+    Ok(out)
 }
 
 /// The alias a promotion moves when none is named.

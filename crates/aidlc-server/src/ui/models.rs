@@ -15,7 +15,7 @@ use aidlc_service::iterate::state_of;
 use aidlc_service::monitor_history::for_model_version;
 use aidlc_store::{
     AuditFilter, AuditStore, DatasetStore, PipelineRecord, PipelineStore, RegisteredModel,
-    RegistryStore, RegistryVersion, RegistryVersionSearch, SplitStore, Store, StoreError,
+    RegistryStore, RegistryVersion, SplitStore, Store, StoreError,
 };
 use axum::extract::{Path, State};
 use axum::response::Html;
@@ -37,25 +37,7 @@ pub async fn all_models(store: &Store) -> Result<Vec<RegisteredModel>, UiError> 
 
 /// Every version of a model, oldest first.
 pub async fn all_versions(store: &Store, model: &str) -> Result<Vec<RegistryVersion>, UiError> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = store
-            .search_registry_versions(&RegistryVersionSearch {
-                model: Some(model.to_string()),
-                run_id: None,
-                max_results: 1000,
-                offset,
-            })
-            .await?;
-        out.extend(page.items);
-        match page.next_offset {
-            Some(o) => offset = o,
-            None => break,
-        }
-    }
-    out.sort_by_key(|v| v.version);
-    Ok(out)
+    Ok(aidlc_service::registry::all_versions(store, model).await?)
 }
 
 pub async fn list(State(s): State<AppState>) -> UiResult {

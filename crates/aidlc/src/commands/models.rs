@@ -7,7 +7,7 @@ use crate::output::{Table, format_ms, print_json};
 use aidlc_core::ids::{ContentHash, DatasetVersionId, RunId};
 use aidlc_store::{
     AliasPolicy, ArtifactStore, LocalArtifactStore, NewRegistryVersion, RegistryStore,
-    RegistryVersion, RegistryVersionSearch, RunStore, Store, TrackingStore,
+    RegistryVersion, RunStore, Store, TrackingStore,
 };
 use anyhow::{Context, bail};
 use std::process::ExitCode;
@@ -189,28 +189,6 @@ async fn register(app: &App, args: ModelsRegisterArgs) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-async fn all_versions(store: &Store, model: &str) -> anyhow::Result<Vec<RegistryVersion>> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = store
-            .search_registry_versions(&RegistryVersionSearch {
-                model: Some(model.to_string()),
-                run_id: None,
-                max_results: 1000,
-                offset,
-            })
-            .await?;
-        out.extend(page.items);
-        match page.next_offset {
-            Some(o) => offset = o,
-            None => break,
-        }
-    }
-    out.sort_by_key(|v| v.version);
-    Ok(out)
-}
-
 async fn list(app: &App) -> anyhow::Result<ExitCode> {
     let store = app.store().await?;
     let mut models = Vec::new();
@@ -278,7 +256,7 @@ pub async fn resolve_version(
             .get_registry_version(name, *v)
             .await?
             .with_context(|| format!("model `{name}` has no version {v}")),
-        Reference::Model(name) => all_versions(store, name)
+        Reference::Model(name) => aidlc_service::registry::all_versions(store, name)
             .await?
             .pop()
             .with_context(|| format!("model `{name}` not found")),
@@ -304,7 +282,7 @@ async fn show(app: &App, reference: &str) -> anyhow::Result<ExitCode> {
     let store = app.store().await?;
     let versions = match parse_reference(reference)? {
         Reference::Model(name) => {
-            let versions = all_versions(&store, &name).await?;
+            let versions = aidlc_service::registry::all_versions(&store, &name).await?;
             if versions.is_empty() && store.get_registered_model(&name).await?.is_none() {
                 bail!("model `{name}` not found");
             }
