@@ -9,6 +9,7 @@ pub mod data;
 pub mod drift;
 pub mod evaluate;
 pub mod features;
+pub mod html;
 pub mod iterate;
 pub mod labels;
 pub mod monitor;

@@ -7,21 +7,8 @@
 use serde::Serialize;
 use std::fmt::Write;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escaping is the service's, so the dashboard and the pages the service renders agree.
+pub use aidlc_service::html::esc;
 
 /// Percent-encodes one path segment or query value.
 pub fn url(text: &str) -> String {

@@ -4,25 +4,11 @@
 
 use std::fmt::Write;
 
+use crate::html::{esc, table};
+
 use super::gates::format_number;
 use super::{ByModel, Estimate, EvalReport, GateStatus, Role, ThresholdValue};
 use crate::monitor_history::{MonitorHistory, render_monitoring_fragment};
-
-/// Escapes text for HTML content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn opt(x: Option<f64>) -> String {
     x.map_or_else(|| "—".to_string(), format_number)
@@ -345,25 +331,6 @@ fn per_model<T>(
         .collect()
 }
 
-/// A table: header cells and rows of already-rendered cells (text is escaped by the caller
-/// through [`esc`] — every cell below is built from escaped text).
-fn html_table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = String::from("<table><thead><tr>");
-    for h in head {
-        let _ = write!(s, "<th>{}</th>", esc(h));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for row in rows {
-        s.push_str("<tr>");
-        for cell in row {
-            let _ = write!(s, "<td>{cell}</td>");
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</tbody></table>");
-    s
-}
-
 fn status_html(status: GateStatus) -> String {
     match status {
         GateStatus::Pass => r#"<span class="pass">pass</span>"#.to_string(),
@@ -583,7 +550,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
         .into_iter()
         .map(|(k, v)| vec![esc(&k), esc(&v)])
         .collect();
-    h.push_str(&html_table(&["key", "value"], &rows));
+    h.push_str(&table(&["key", "value"], &rows));
 
     h.push_str("<h2>Gates</h2>");
     let rows: Vec<Vec<String>> = report
@@ -603,7 +570,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
             ]
         })
         .collect();
-    h.push_str(&html_table(&["gate", "rule", "status", "reason"], &rows));
+    h.push_str(&table(&["gate", "rule", "status", "reason"], &rows));
 
     h.push_str("<h2>Metrics against the baseline</h2>");
     let _ = write!(
@@ -620,7 +587,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
         .into_iter()
         .map(|r| r.iter().map(|c| esc(c)).collect())
         .collect();
-    h.push_str(&html_table(&head, &rows));
+    h.push_str(&table(&head, &rows));
 
     let charts: Vec<String> = [
         roc_chart(report),
@@ -653,7 +620,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
                 })
             })
             .collect();
-        h.push_str(&html_table(&["model", "ECE", "MCE", "Brier"], &rows));
+        h.push_str(&table(&["model", "ECE", "MCE", "Brier"], &rows));
     }
 
     h.push_str("<h2>Slices</h2>");
@@ -668,7 +635,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
             .into_iter()
             .map(|r| r.iter().map(|c| esc(c)).collect())
             .collect();
-        h.push_str(&html_table(&head, &rows));
+        h.push_str(&table(&head, &rows));
         for g in &report.slices.groups {
             if let Some(note) = &g.note {
                 let _ = write!(
@@ -713,7 +680,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
                 ]
             })
             .collect();
-        h.push_str(&html_table(
+        h.push_str(&table(
             &["perturbation", "what", "value", "drop", "note"],
             &rows,
         ));
@@ -753,7 +720,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
                 )
             })
             .unwrap_or_else(|| "value per 1,000 (−cost × absolute error)".into());
-        h.push_str(&html_table(
+        h.push_str(&table(
             &["model", &operating, "best value per 1,000"],
             &rows,
         ));
@@ -790,7 +757,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
             within(m.within_budget),
         ],
     ];
-    h.push_str(&html_table(&["", "measured", "budget", ""], &rows));
+    h.push_str(&table(&["", "measured", "budget", ""], &rows));
 
     h.push_str("<h2>Known limitations</h2>");
     if report.limitations.is_empty() {
@@ -841,7 +808,7 @@ pub fn render_html_with_monitoring(report: &EvalReport, monitoring: &[MonitorHis
             esc(&format!("{} — {}", m.name, m.reference)),
         ]);
     }
-    h.push_str(&html_table(&["", ""], &rows));
+    h.push_str(&table(&["", ""], &rows));
     let lineage = serde_json::to_string_pretty(&report.lineage).unwrap_or_default();
     let _ = write!(h, "<pre>{}</pre>", esc(&lineage));
     h.push_str("</body></html>\n");

@@ -15,6 +15,9 @@ use aidlc_store::MonitorPoint;
 use serde_json::Value;
 use std::fmt::Write;
 
+use crate::html::esc;
+use crate::html::table;
+
 /// Every chart's width and the left edge of its plot area: the same for all charts, so their
 /// time axes line up when they are stacked.
 const WIDTH: f64 = 860.0;
@@ -25,22 +28,6 @@ const DAY_MS: i64 = 86_400_000;
 /// `drift.share` above this is dataset drift (the statistics crate's default share).
 const DATASET_DRIFT_SHARE: f64 = 0.5;
 const FONT: &str = "font-family=\"system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif\"";
-
-/// Escapes text for HTML and SVG content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A measured number as people read it: at most four decimals, none for whole numbers, a
 /// dash when there is no finite value.
@@ -951,23 +938,6 @@ table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}th,td{border:1px
 padding:4px 8px;text-align:left;vertical-align:top}th{background:#f4f6f8}td.n{text-align:right;\
 font-variant-numeric:tabular-nums}.muted{color:#666}.open{color:#b3261e;font-weight:600}\
 .resolved{color:#1d7a3a}code{font-size:12px;background:#f4f6f8;padding:1px 4px;border-radius:4px}";
-
-fn table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = String::from("<table><thead><tr>");
-    for h in head {
-        let _ = write!(s, "<th>{}</th>", esc(h));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for r in rows {
-        s.push_str("<tr>");
-        for c in r {
-            let _ = write!(s, "<td>{c}</td>");
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</tbody></table>");
-    s
-}
 
 fn alert_rows(h: &MonitorHistory, alerts: &[AlertInfo]) -> Vec<Vec<String>> {
     alerts
